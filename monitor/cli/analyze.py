@@ -1,0 +1,28 @@
+"""`monitor analyze`: relevance, stories, themes and framing over the stored articles."""
+
+from __future__ import annotations
+
+import typer
+
+from monitor.analyze.runner import run_analysis
+from monitor.cli.app import app
+from monitor.cli.state import print_json, state
+
+
+@app.command()
+def analyze(
+    ctx: typer.Context,
+    full: bool = typer.Option(False, "--full", help="Rebuild every analysis from all articles."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Score relevance, group stories and themes, and measure framing (incremental)."""
+    app_state = state(ctx)
+
+    def report(name: str, counts: dict, seconds: float) -> None:
+        if not as_json:
+            details = ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, (list, dict)))
+            typer.echo(f"{name:<10} {seconds:6.1f}s  {details}")
+
+    results = run_analysis(app_state.engine, app_state.settings, full=full, on_step=report)
+    if as_json:
+        print_json(results)

@@ -1,0 +1,1 @@
+"""The demo corpus files (package data): outlets.yaml and items_*.jsonl."""
