@@ -1,0 +1,1 @@
+"""Analysis: pure functions over articles (text, relevance, stories, themes, framing)."""
