@@ -1,0 +1,183 @@
+"""Significant changes of a frame's share: period against trailing baseline, and change points.
+
+Two complementary views of the same counts (articles n and articles carrying the frame k
+per period, per scope):
+
+* baseline: each period against the pooled trailing `window` periods, Fisher's exact test,
+  Benjamini-Hochberg across all tests run, so a long series does not flag noise;
+* changepoint: binary segmentation of the series under a binomial model (likelihood-ratio
+  statistic, Bonferroni over candidate split points), finding lasting regime changes such as
+  "surveillance framing fell from 2020 on" that a one-period test misses.
+
+Each shift carries its effect (share minus baseline share), a Newcombe 95% interval of that
+difference, the p-value, and the articles that drive it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2, false_discovery_control, fisher_exact
+
+from monitor.analyze.series import SCOPES, wilson_interval, with_periods
+from monitor.models import Shift
+
+EVIDENCE_ARTICLES = 5
+
+
+@dataclass(frozen=True)
+class ShiftOptions:
+    window: int = 6               # trailing periods pooled as the baseline
+    min_n: int = 8                # articles a period (and its baseline) needs to be tested
+    min_scope_n: int = 30         # articles a scope needs over the whole series
+    alpha: float = 0.05
+    min_effect: float = 0.1       # absolute change of share worth reporting
+    min_segment: int = 2          # periods on each side of a change point
+
+
+def count_table(data: pd.DataFrame, scope_kind: str) -> pd.DataFrame:
+    """n and k per (scope, frame, period) from observations that have a period column."""
+    column = "all" if scope_kind == "all" else scope_kind
+    table = (data.groupby([column, "frame", "period"])["present"]
+             .agg(n="size", k="sum").reset_index().rename(columns={column: "scope"}))
+    table["k"] = table["k"].astype(int)
+    return table
+
+
+def newcombe_interval(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float]:
+    """95% interval of p1 - p0 from the two Wilson intervals (Newcombe's hybrid score method)."""
+    p1, p0 = k1 / n1, k0 / n0
+    l1, u1 = wilson_interval(k1, n1)
+    l0, u0 = wilson_interval(k0, n0)
+    d = p1 - p0
+    return (d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2),
+            d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2))
+
+
+def evidence_articles(rows: pd.DataFrame, frame: str, rising: bool) -> tuple[str, ...]:
+    """The articles that drive a change: for a rise, the highest-scoring ones carrying the frame;
+    for a fall, the period's articles without it that carry another frame most strongly."""
+    own = rows[rows["frame"] == frame]
+    if rising:
+        picked = own[own["present"]].sort_values("score", ascending=False)["article_id"]
+    else:
+        lacking = set(own.loc[~own["present"], "article_id"])
+        others = rows[rows["article_id"].isin(lacking) & (rows["frame"] != frame)]
+        picked = others.groupby("article_id")["score"].max().sort_values(ascending=False).index
+    return tuple(str(a) for a in list(dict.fromkeys(picked))[:EVIDENCE_ARTICLES])
+
+
+def _scoped(data: pd.DataFrame, scope_kind: str, scope: str) -> pd.DataFrame:
+    column = "all" if scope_kind == "all" else scope_kind
+    return data[data[column] == scope]
+
+
+def baseline_candidates(table: pd.DataFrame, options: ShiftOptions) -> list[dict]:
+    """Every testable (scope, frame, period) against its trailing window, with a raw p-value."""
+    found = []
+    for (scope, frame), series in table.groupby(["scope", "frame"]):
+        series = series.sort_values("period").reset_index(drop=True)
+        for i in range(1, len(series)):
+            past = series.iloc[max(0, i - options.window):i]
+            n, k = int(series.at[i, "n"]), int(series.at[i, "k"])
+            n0, k0 = int(past["n"].sum()), int(past["k"].sum())
+            if n < options.min_n or n0 < options.min_n:
+                continue
+            effect = k / n - k0 / n0
+            _, p = fisher_exact([[k, n - k], [k0, n0 - k0]])
+            found.append({"scope": scope, "frame": frame, "period": series.at[i, "period"],
+                          "n": n, "k": k, "n0": n0, "k0": k0, "effect": effect, "p": float(p)})
+    return found
+
+
+def split_binomial(k: np.ndarray, n: np.ndarray, min_segment: int) -> tuple[int, float] | None:
+    """The split index maximising the binomial likelihood-ratio statistic, and that statistic."""
+    def loglik(kk: float, nn: float) -> float:
+        p = kk / nn
+        return (kk * math.log(p) if kk else 0.0) + ((nn - kk) * math.log(1 - p) if nn - kk else 0.0)
+
+    total = loglik(k.sum(), n.sum())
+    best: tuple[int, float] | None = None
+    for i in range(min_segment, len(k) - min_segment + 1):
+        stat = 2 * (loglik(k[:i].sum(), n[:i].sum()) + loglik(k[i:].sum(), n[i:].sum()) - total)
+        if best is None or stat > best[1]:
+            best = (i, stat)
+    return best
+
+
+def change_points(k: np.ndarray, n: np.ndarray, options: ShiftOptions,
+                  offset: int = 0) -> list[tuple[int, float]]:
+    """Binary segmentation: (index of the first period after a change, p-value), recursively."""
+    if len(k) < 2 * options.min_segment or n.sum() == 0:
+        return []
+    best = split_binomial(k, n, options.min_segment)
+    if best is None:
+        return []
+    i, stat = best
+    candidates = len(k) - 2 * options.min_segment + 1
+    p = min(1.0, candidates * float(chi2.sf(stat, 1)))
+    effect = k[i:].sum() / n[i:].sum() - k[:i].sum() / n[:i].sum()
+    if p >= options.alpha or abs(effect) < options.min_effect:
+        return []
+    return (change_points(k[:i], n[:i], options, offset) + [(offset + i, p)]
+            + change_points(k[i:], n[i:], options, offset + i))
+
+
+def _shift(scope_kind: str, scope: str, frame: str, period: str, method: str,
+           k: int, n: int, k0: int, n0: int, p: float, evidence: tuple[str, ...]) -> Shift:
+    low, high = newcombe_interval(k, n, k0, n0)
+    return Shift(frame=frame, scope_kind=scope_kind, scope=str(scope), period=period, method=method,
+                 share=k / n, baseline_share=k0 / n0, effect=k / n - k0 / n0, ci_low=low,
+                 ci_high=high, p_value=p, n=n, evidence=evidence)
+
+
+def baseline_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOptions) -> list[Shift]:
+    found = baseline_candidates(count_table(data, scope_kind), options)
+    if not found:
+        return []
+    adjusted = false_discovery_control([c["p"] for c in found])
+    shifts = []
+    for c, q in zip(found, adjusted):
+        if q < options.alpha and abs(c["effect"]) >= options.min_effect:
+            rows = _scoped(data, scope_kind, c["scope"])
+            evidence = evidence_articles(rows[rows["period"] == c["period"]], c["frame"], c["effect"] > 0)
+            shifts.append(_shift(scope_kind, c["scope"], c["frame"], c["period"], "baseline",
+                                 c["k"], c["n"], c["k0"], c["n0"], float(q), evidence))
+    return shifts
+
+
+def changepoint_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOptions) -> list[Shift]:
+    shifts = []
+    for (scope, frame), series in count_table(data, scope_kind).groupby(["scope", "frame"]):
+        series = series.sort_values("period").reset_index(drop=True)
+        if series["n"].sum() < options.min_scope_n:
+            continue
+        k, n = series["k"].to_numpy(), series["n"].to_numpy()
+        points = change_points(k, n, options)
+        bounds = [0] + [i for i, _ in points] + [len(series)]
+        for j, (i, p) in enumerate(points):
+            before, after = slice(bounds[j], i), slice(i, bounds[j + 2])
+            periods = set(series["period"].iloc[i:min(i + 3, bounds[j + 2])])
+            rows = _scoped(data, scope_kind, scope)
+            k1, n1, k0, n0 = int(k[after].sum()), int(n[after].sum()), int(k[before].sum()), int(n[before].sum())
+            evidence = evidence_articles(rows[rows["period"].isin(periods)], frame, k1 / n1 > k0 / n0)
+            shifts.append(_shift(scope_kind, scope, frame, series.at[i, "period"], "changepoint",
+                                 k1, n1, k0, n0, p, evidence))
+    return shifts
+
+
+def detect_shifts(observations: pd.DataFrame, *, period: str = "month",
+                  scopes: tuple[str, ...] = SCOPES, options: ShiftOptions | None = None) -> list[Shift]:
+    """All significant shifts of every frame in every scope, both methods, largest effect first."""
+    options = options or ShiftOptions()
+    if observations.empty:
+        return []
+    data = with_periods(observations, period)
+    shifts: list[Shift] = []
+    for scope_kind in scopes:
+        shifts += baseline_shifts(data, scope_kind, options)
+        shifts += changepoint_shifts(data, scope_kind, options)
+    return sorted(shifts, key=lambda s: -abs(s.effect))
