@@ -112,3 +112,34 @@ class RunReport:
     @property
     def feeds(self) -> int:
         return self.ok + self.not_modified + self.failed
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    """How strongly one article carries one frame; `evidence` lists the matched terms."""
+
+    article_id: str
+    frame: str
+    score: float                  # 0..1
+    present: bool                 # score reached the codebook's min_score (or the model's threshold)
+    source: str                   # "codebook" or "model"
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A significant change of a frame's share in one scope (all, a group, language or outlet)."""
+
+    frame: str
+    scope_kind: str               # all, group, language, outlet
+    scope: str
+    period: str                   # the first period of the change, e.g. 2020-01 or 2020-Q1
+    method: str                   # baseline or changepoint
+    share: float
+    baseline_share: float
+    effect: float                 # share - baseline_share
+    ci_low: float                 # interval of the effect
+    ci_high: float
+    p_value: float
+    n: int                        # articles behind `share`
+    evidence: tuple[str, ...] = ()   # article ids that drive the change
