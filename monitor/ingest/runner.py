@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.config import Feed, Settings, Topic
 from monitor.errors import FeedError, InputError, PermanentFetchError
-from monitor.ingest.fetch import fetch_feed, make_client
+from monitor.ingest.fetch import fetch_feed, fetch_page, make_client
+from monitor.ingest.pipeline import store_document
 from monitor.ingest.politeness import Politeness
 from monitor.ingest.schedule import (Bounds, failure_interval, is_permanent, next_due, retry_delay,
                                      success_interval, updated_rate)
@@ -179,7 +180,7 @@ class FeedFetcher:
             result = await self._fetch_with_retries(row, attempts)
             document = None
             if not result.not_modified:
-                document = await self._db(self._store, row.id, ref, result, started_at)
+                document = await self._db(self._store, row.id, ref, feed, result, started_at)
         except Exception as exc:   # even a bug met on one hostile feed must not end the run
             error = exc if isinstance(exc, FeedError) else FeedError(
                 f"{ref.url}: {type(exc).__name__}: {exc}", error_class="internal_error")
@@ -207,6 +208,7 @@ class FeedFetcher:
         self.report.ok += 1
         self.report.new_articles += document.new_items
         self.report.seen_articles += document.total_items
+        self.report.duplicates += getattr(document, "duplicates", 0)
         if document.problem:
             self.report.warnings.append(f"{row.name}: {document.problem}")
 
@@ -232,10 +234,12 @@ class FeedFetcher:
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _store(self, feed_id: int, ref: FeedRef, result: FetchResult, fetched_at: datetime):
-        from monitor.ingest.pipeline import store_document   # the parse engineer's stage
+    def _store(self, feed_id: int, ref: FeedRef, feed: Feed, result: FetchResult,
+               fetched_at: datetime):
+        # Runs in the DB thread, outside the event loop: full-text pages use the sync fetcher.
+        page_fetcher = (lambda url: fetch_page(url, self.settings.fetch)) if feed.fulltext else None
         return store_document(self.engine, feed_id, ref, result.body, result.headers,
-                              fetched_at=fetched_at, base_url=result.url)
+                              fetched_at=fetched_at, base_url=result.url, fetch_page=page_fetcher)
 
     async def _db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)

@@ -100,8 +100,9 @@ def insert_ignore(conn: Connection, table: sa.Table, rows: list[dict], keys: lis
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).on_conflict_do_nothing(index_elements=keys)
-    return conn.execute(stmt, rows).rowcount or 0
+    # RETURNING counts the rows really inserted; psycopg's executemany rowcount is -1.
+    stmt = insert(table).on_conflict_do_nothing(index_elements=keys).returning(table.c[keys[0]])
+    return len(conn.execute(stmt, rows).all())
 
 
 def upsert(conn: Connection, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
