@@ -99,7 +99,7 @@ def add_zh_words(words: Iterable[str]) -> None:
     segmenter = _segmenter()
     with _zh_lock:
         for word in fresh:
-            if word not in _zh_words and _CJK_RUN.search(word):
+            if word not in _zh_words and _CJK_RUN.fullmatch(word):
                 segmenter.add_word(word, freq=max(1000, 200_000 * len(word)))
                 _zh_words.add(word)
 

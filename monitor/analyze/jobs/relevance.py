@@ -1,0 +1,110 @@
+"""Relevance job: tokenize new articles (filling the token cache) and judge them.
+
+Everything is re-judged when the topic, the jieba dictionary, the tokenizer or the trained
+model changed since the last run (remembered in analysis_state), so `analyze` after an
+edit of feeds.yaml needs no `--full`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy.engine import Engine
+
+from pathlib import Path
+from typing import Any
+
+from monitor.analyze.relevance import (
+    Example, RelevanceModel, TopicRules, article_text, combine, cross_validated_probabilities,
+    evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
+)
+from monitor.analyze.text import TOKENIZER_VERSION, tokenize, zh_dictionary
+from monitor.config import Settings
+from monitor.errors import InputError
+from monitor.store.analysis import (
+    ArticleText, get_state, iter_articles_for_relevance, load_model, relevance_labels,
+    save_model, save_relevance, set_state,
+)
+
+MODEL_NAME = "relevance"
+STATE_KEY = "relevance.config"
+
+
+def _fingerprint(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+                          .encode()).hexdigest()[:16]
+
+
+def _tokens(article: ArticleText, retokenize: bool) -> list[str]:
+    """The cached tokens when still valid, else freshly computed ones."""
+    if not retokenize and article.tokens is not None and article.tokens_version == TOKENIZER_VERSION:
+        return list(article.tokens)
+    return tokenize(article_text(article.title, article.summary, article.fulltext), article.language)
+
+
+def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
+    """Judge every article not judged yet (all when `full`); return counts."""
+    rules = TopicRules(settings.topic, settings.source or "feeds.yaml")
+    stored = load_model(engine, MODEL_NAME)
+    model = RelevanceModel.from_blob(stored.blob) if stored else None
+    state = {"topic": _fingerprint(settings.topic.model_dump()), "tokenizer": TOKENIZER_VERSION,
+             "zh": _fingerprint(sorted(zh_dictionary())),
+             "model": str(stored.trained_at) if model and stored else None}
+    previous = get_state(engine, STATE_KEY) or {}
+    retokenize = full or previous.get("zh") not in (None, state["zh"])
+    rescore = full or retokenize or previous != state
+    counts = {"scored": 0, "relevant": 0, "tokenized": 0, "classifier": model is not None,
+              "full": rescore}
+    for batch in iter_articles_for_relevance(engine, full=rescore):
+        results = []
+        examples = []
+        for article in batch:
+            cached = (not retokenize and article.tokens is not None
+                      and article.tokens_version == TOKENIZER_VERSION)
+            tokens = _tokens(article, retokenize)
+            counts["tokenized"] += not cached
+            examples.append(Example(article.id, article.title,
+                                    "\n".join(p for p in (article.summary, article.fulltext) if p),
+                                    article.language, False, tuple(tokens)))
+        probabilities = model.probabilities(examples) if model else [None] * len(examples)
+        for article, example, probability in zip(batch, examples, probabilities):
+            rule = rules.judge(example.tokens, article.language, tokenize(article.title, article.language))
+            verdict = combine(rule, probability, settings.topic.threshold)
+            results.append({"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
+                            "reason": verdict.reason, "tokens": list(example.tokens),
+                            "tokens_version": TOKENIZER_VERSION})
+            counts["relevant"] += verdict.relevant
+        counts["scored"] += save_relevance(engine, results)
+    set_state(engine, STATE_KEY, state)
+    return counts
+
+
+def stored_model(engine: Engine) -> RelevanceModel | None:
+    """The trained classifier, or None when none is stored or it is from another version."""
+    stored = load_model(engine, MODEL_NAME)
+    return RelevanceModel.from_blob(stored.blob) if stored else None
+
+
+def evaluate_file(settings: Settings, labels: Path, engine: Engine) -> dict[str, Any]:
+    """`relevance eval`: scores of the rules, the stored classifier and both on a label file."""
+    examples = load_labels(labels)
+    return evaluate(settings.topic, examples, stored_model(engine), source=settings.source)
+
+
+def train_and_store(engine: Engine, labels: Path | None = None) -> dict[str, Any]:
+    """`relevance train`: fit on a label file (or the dashboard's labels), store the model
+    with its cross-validated scores, and return a summary."""
+    if labels is not None:
+        examples = load_labels(labels)
+    else:
+        examples = [example_from_row(row) for row in relevance_labels(engine)]
+        if not examples:
+            raise InputError("no relevance labels in the dashboard yet; pass --labels FILE")
+    examples = with_tokens(examples)
+    probabilities = cross_validated_probabilities(examples)
+    cv = per_language_scores(examples, [p >= 0.5 for p in probabilities])
+    model = train(examples)
+    save_model(engine, MODEL_NAME, model.to_blob(),
+               {"cross_validated": cv, "examples": len(examples), "fingerprint": model.fingerprint})
+    return {"examples": len(examples), "relevant": sum(e.relevant for e in examples), "cv": cv}

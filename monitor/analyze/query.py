@@ -1,0 +1,242 @@
+"""Boolean topic queries: parse once, match many token lists.
+
+    "social credit" AND (China OR Chinese OR Beijing) AND NOT Alberta
+
+Syntax: words and "quoted phrases"; AND, OR, NOT (upper case; `-word` is NOT word);
+parentheses; terms side by side mean AND; AND binds tighter than OR. A word ending in `*`
+matches every token that starts with it (`кита*`). Terms are normalised with
+analyze.text.stem_phrase, so `systems` matches `system` and 社会信用体系 matches one jieba word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.analyze.text import add_zh_words, phrase_positions, stem_phrase
+
+
+class QuerySyntaxError(ValueError):
+    """The query text cannot be parsed; the message says where."""
+
+
+class TokenIndex:
+    """A token list with a position index, so many terms can be looked up cheaply."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = list(tokens)
+        self.positions: dict[str, list[int]] = {}
+        for i, token in enumerate(self.tokens):
+            self.positions.setdefault(token, []).append(i)
+
+    def count(self, phrase: Sequence[str]) -> int:
+        """How many times `phrase` (a token tuple) occurs."""
+        if not phrase:
+            return 0
+        starts = self.positions.get(phrase[0], [])
+        if len(phrase) == 1:
+            return len(starts)
+        n = len(phrase)
+        return sum(1 for i in starts if tuple(self.tokens[i:i + n]) == tuple(phrase))
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase as normalised tokens; `wild[i]` marks tokens[i] as a prefix (`word*`)."""
+
+    text: str
+    tokens: tuple[str, ...]
+    wild: tuple[bool, ...] = ()
+
+    def matches(self, index: TokenIndex) -> bool:
+        if not any(self.wild):
+            return index.count(self.tokens) > 0
+        return any(self._matches_at(index.tokens, i) for i in range(len(index.tokens)))
+
+    def _matches_at(self, tokens: Sequence[str], start: int) -> bool:
+        if start + len(self.tokens) > len(tokens):
+            return False
+        return all(tokens[start + k].startswith(part) if wild else tokens[start + k] == part
+                   for k, (part, wild) in enumerate(zip(self.tokens, self.wild)))
+
+    def terms(self) -> Iterable["Term"]:
+        yield self
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Node"
+
+    def matches(self, index: TokenIndex) -> bool:
+        return not self.item.matches(index)
+
+    def terms(self) -> Iterable[Term]:
+        return ()   # terms under NOT are never evidence for a match
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple["Node", ...]
+
+    def matches(self, index: TokenIndex) -> bool:
+        return all(item.matches(index) for item in self.items)
+
+    def terms(self) -> Iterable[Term]:
+        for item in self.items:
+            yield from item.terms()
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple["Node", ...]
+
+    def matches(self, index: TokenIndex) -> bool:
+        return any(item.matches(index) for item in self.items)
+
+    def terms(self) -> Iterable[Term]:
+        for item in self.items:
+            yield from item.terms()
+
+
+Node = Term | Not | And | Or
+
+_TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|(-)(?=\S)|([^\s()"]+))')
+
+
+def _lex(text: str) -> list[tuple[str, str, int]]:
+    """Query text -> (kind, value, offset) with kinds ( ) PHRASE WORD AND OR NOT."""
+    out: list[tuple[str, str, int]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise QuerySyntaxError(f"unexpected {text[pos:].strip()[:10]!r} at character {pos + 1}")
+        opening, closing, phrase, minus, word = match.groups()
+        at = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
+        if opening:
+            out.append(("(", "(", at))
+        elif closing:
+            out.append((")", ")", at))
+        elif phrase is not None:
+            out.append(("PHRASE", phrase, at))
+        elif minus:
+            out.append(("NOT", "-", at))
+        elif word in ("AND", "OR", "NOT"):
+            out.append((word, word, at))
+        else:
+            out.append(("WORD", word, at))
+        pos = match.end()
+    if text.count('"') % 2:
+        raise QuerySyntaxError("unbalanced quote")
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str, language: str):
+        self.tokens = _lex(text)
+        self.i = 0
+        self.language = language
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str, int]:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise QuerySyntaxError("empty query")
+        node = self.or_expr()
+        if self.peek() is not None:
+            kind, value, at = self.tokens[self.i]
+            raise QuerySyntaxError(f"unexpected {value!r} at character {at + 1}")
+        return node
+
+    def or_expr(self) -> Node:
+        items = [self.and_expr()]
+        while self.peek() == "OR":
+            self.take()
+            items.append(self.and_expr())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def and_expr(self) -> Node:
+        items = [self.not_expr()]
+        while self.peek() in ("AND", "NOT", "(", "PHRASE", "WORD"):
+            if self.peek() == "AND":
+                self.take()
+            items.append(self.not_expr())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def not_expr(self) -> Node:
+        if self.peek() == "NOT":
+            self.take()
+            return Not(self.not_expr())
+        return self.atom()
+
+    def atom(self) -> Node:
+        if self.peek() is None:
+            raise QuerySyntaxError("the query ends where a term was expected")
+        kind, value, at = self.take()
+        if kind == "(":
+            node = self.or_expr()
+            if self.peek() != ")":
+                raise QuerySyntaxError(f"missing ')' for '(' at character {at + 1}")
+            self.take()
+            return node
+        if kind in ("PHRASE", "WORD"):
+            return make_term(value, self.language)
+        raise QuerySyntaxError(f"unexpected {value!r} at character {at + 1}")
+
+
+def make_term(text: str, language: str) -> Term:
+    """A word or phrase normalised for `language`; a word ending in `*` is a prefix.
+
+    A prefix is lower-cased but not stemmed (`сист*` matches систем, системы, систему)."""
+    text = text.strip()
+    if "*" not in text:
+        add_zh_words([text])   # a Chinese term is one dictionary word; no-op for other scripts
+        tokens = stem_phrase(text, language)
+        if not tokens:
+            raise QuerySyntaxError(f"{text!r} has only stop words or punctuation")
+        return Term(text, tokens)
+    parts: list[str] = []
+    wild: list[bool] = []
+    for word in text.split():
+        if word.endswith("*") and len(word) > 1:
+            parts.append(word[:-1].lower())
+            wild.append(True)
+        else:
+            stems = stem_phrase(word, language)
+            parts += stems
+            wild += [False] * len(stems)
+    if not parts:
+        raise QuerySyntaxError(f"{text!r} has only stop words or punctuation")
+    return Term(text, tuple(parts), tuple(wild))
+
+
+def parse_query(text: str, language: str) -> Node:
+    """Parse a boolean query for articles in `language`; raise QuerySyntaxError."""
+    return _Parser(text, language).parse()
+
+
+def matched_terms(node: Node, index: TokenIndex) -> list[str]:
+    """The positive terms of a query found in the text (for a human-readable reason)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for term in node.terms():
+        if term.tokens not in seen and term.matches(index):
+            seen[term.tokens] = term.text
+    return list(seen.values())
+
+
+def find_phrases(phrases: Iterable[Term], index: TokenIndex) -> list[str]:
+    """The texts of the terms that occur in the index, in the given order."""
+    return [term.text for term in phrases if term.matches(index)]
+
+
+__all__ = ["And", "Node", "Not", "Or", "QuerySyntaxError", "Term", "TokenIndex", "find_phrases",
+           "make_term", "matched_terms", "parse_query", "phrase_positions"]

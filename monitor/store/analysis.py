@@ -1,0 +1,142 @@
+"""Named queries shared by the analysis jobs: articles to analyse, their cached tokens,
+relevance results, trained models and small pieces of job state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.store.schema import analysis_state, annotations, articles, models
+from monitor.store.db import upsert
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What text analyses need of one article (tokens None when not cached or outdated)."""
+
+    id: str
+    title: str
+    summary: str
+    fulltext: str | None
+    language: str
+    tokens: list[str] | None
+    tokens_version: int | None
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    name: str
+    blob: bytes
+    metrics: dict
+    trained_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- articles and their token cache ---------------------------------------------------------
+
+def iter_articles_for_relevance(engine: Engine, *, full: bool = False,
+                                batch_size: int = 500) -> Iterator[list[ArticleText]]:
+    """Batches of articles without a relevance score (every article when `full`), by id.
+
+    Keyset pagination: the caller may update the rows of a batch before asking for the next."""
+    cols = [articles.c.id, articles.c.title, articles.c.summary, articles.c.fulltext,
+            articles.c.language, articles.c.tokens, articles.c.tokens_version]
+    last = ""
+    while True:
+        query = sa.select(*cols).where(articles.c.id > last).order_by(articles.c.id).limit(batch_size)
+        if not full:
+            query = query.where(articles.c.relevance_score.is_(None))
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        yield [ArticleText(r.id, r.title or "", r.summary or "", r.fulltext, r.language or "und",
+                           r.tokens, r.tokens_version) for r in rows]
+        last = rows[-1].id
+
+
+def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
+    """Store score, decision, reason and tokens: dicts with id, score, relevant, reason,
+    tokens, tokens_version. Returns how many articles were updated."""
+    if not results:
+        return 0
+    stmt = (articles.update().where(articles.c.id == sa.bindparam("b_id"))
+            .values(relevance_score=sa.bindparam("b_score"), relevant=sa.bindparam("b_relevant"),
+                    relevance_reason=sa.bindparam("b_reason"), tokens=sa.bindparam("b_tokens"),
+                    tokens_version=sa.bindparam("b_tokens_version")))
+    rows = [{"b_id": r["id"], "b_score": r["score"], "b_relevant": r["relevant"],
+             "b_reason": r["reason"], "b_tokens": r["tokens"], "b_tokens_version": r["tokens_version"]}
+            for r in results]
+    with engine.begin() as conn:
+        conn.execute(stmt, rows)
+    return len(rows)
+
+
+def load_tokens(engine: Engine, ids: Sequence[str], version: int) -> dict[str, list[str]]:
+    """Cached tokens of these articles, only where computed by tokenizer `version`."""
+    out: dict[str, list[str]] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        query = (sa.select(articles.c.id, articles.c.tokens)
+                 .where(articles.c.id.in_(chunk)).where(articles.c.tokens_version == version))
+        with engine.connect() as conn:
+            out.update({r.id: r.tokens for r in conn.execute(query) if r.tokens is not None})
+    return out
+
+
+def relevance_labels(engine: Engine) -> list[dict[str, Any]]:
+    """Relevance labels made in the dashboard (the latest per article), with article text.
+
+    An annotation of kind "relevance" holds {"relevant": true|false}."""
+    latest = (sa.select(annotations.c.article_id, sa.func.max(annotations.c.id).label("last_id"))
+              .where(annotations.c.kind == "relevance").group_by(annotations.c.article_id).subquery())
+    query = (sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.fulltext,
+                       articles.c.language, annotations.c.value)
+             .join(latest, latest.c.article_id == articles.c.id)
+             .join(annotations, annotations.c.id == latest.c.last_id)
+             .order_by(articles.c.id))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = []
+    for r in rows:
+        value = r.value if isinstance(r.value, dict) else {"relevant": r.value}
+        if isinstance(value.get("relevant"), bool):
+            text = "\n".join(p for p in (r.summary, r.fulltext) if p)
+            out.append({"id": r.id, "title": r.title, "text": text, "language": r.language,
+                        "relevant": value["relevant"]})
+    return out
+
+
+# --- models and job state -------------------------------------------------------------------
+
+def save_model(engine: Engine, name: str, blob: bytes, metrics: dict | None = None) -> None:
+    """Store (or replace) a trained model under `name`."""
+    with engine.begin() as conn:
+        upsert(conn, models, [{"name": name, "blob": blob, "metrics": metrics or {},
+                               "trained_at": _now()}], ["name"])
+
+
+def load_model(engine: Engine, name: str) -> StoredModel | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(models).where(models.c.name == name)).first()
+    return StoredModel(row.name, bytes(row.blob), row.metrics or {}, row.trained_at) if row else None
+
+
+def get_state(engine: Engine, key: str) -> Any:
+    """A job's remembered value (None when never set)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(analysis_state.c.value).where(analysis_state.c.key == key)).scalar()
+
+
+def set_state(engine: Engine, key: str, value: Any) -> None:
+    with engine.begin() as conn:
+        upsert(conn, analysis_state, [{"key": key, "value": value, "updated_at": _now()}], ["key"])
