@@ -1,0 +1,80 @@
+"""The stories job: place new relevant originals in stories and refresh those stories.
+
+Incremental by default: only articles without a story are placed, against the stories
+still open around their dates. `full=True` forgets every story and rebuilds from all
+articles (the same ids come back, as ids derive from each story's first article).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.analyze.stories import (Glossary, Story, StoryDoc, StoryParams, assign_stories,
+                                     story_doc, summarize)
+from monitor.analyze.text import TOKENIZER_VERSION, tokenize
+from monitor.config import Settings
+from monitor.store import grouping
+
+
+def story_params(settings: Settings) -> StoryParams:
+    return StoryParams(window_days=settings.analysis.story_window_days,
+                       threshold=settings.analysis.story_threshold)
+
+
+def cached_tokens(row: sa.Row) -> list[str]:
+    """The article's cached tokens, or fresh ones when the cache is absent or stale."""
+    if row.tokens is not None and row.tokens_version == TOKENIZER_VERSION:
+        return list(row.tokens)
+    lead = getattr(row, "lead", None) or getattr(row, "summary", "") or ""
+    return tokenize(f"{row.title}\n{lead}", row.language)
+
+
+def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
+    """Place new articles in stories; return counts for the run's report."""
+    params = story_params(settings)
+    glossary = Glossary(settings.topic.glossary)
+    with engine.begin() as conn:
+        if full:
+            grouping.clear_stories(conn)
+        emptied = grouping.release_ungrouped(conn)
+        new_rows = grouping.unassigned_story_inputs(conn)
+        context_rows: list[sa.Row] = []
+        if new_rows:
+            earliest = min(row.published_at for row in new_rows)
+            open_ids = grouping.open_story_ids(conn, earliest - timedelta(days=params.window_days))
+            context_rows = grouping.story_member_inputs(conn, open_ids)
+    docs = [_doc(row, glossary, params) for row in [*context_rows, *new_rows]]
+    assigned = assign_stories(docs, params)
+    touched = set(assigned.values()) | emptied
+    with engine.begin() as conn:
+        grouping.set_article_stories(conn, assigned)
+        known = {doc.story_id for doc in docs if doc.story_id} | set(assigned.values())
+        missing = touched - known   # stories that only lost members: load what is left
+        extra = [_doc(row, glossary, params) for row in grouping.story_member_inputs(conn, missing)]
+        members = [doc for doc in [*docs, *extra]
+                   if (assigned.get(doc.id) or doc.story_id) in touched]
+        summaries = summarize(members, assigned, params)
+        grouping.save_stories(conn, [_story_row(story) for story in summaries])
+        grouping.delete_stories(conn, touched - {story.id for story in summaries})
+        total = grouping.count_stories(conn)
+    new_stories = {s for s in assigned.values() if s not in {d.story_id for d in docs}}
+    return {"articles": len(new_rows), "new_stories": len(new_stories),
+            "updated_stories": len(touched) - len(new_stories), "stories": total}
+
+
+def _doc(row: sa.Row, glossary: Glossary, params: StoryParams) -> StoryDoc:
+    return story_doc(id=row.id, published=row.published_at, language=row.language,
+                     outlet=row.outlet, title=row.title, lead=row.lead or "",
+                     tokens=cached_tokens(row), glossary=glossary, params=params,
+                     story_id=row.story_id)
+
+
+def _story_row(story: Story) -> dict:
+    return {"id": story.id, "headline": story.headline,
+            "headline_article_id": story.headline_article_id,
+            "first_seen": story.first_seen, "last_seen": story.last_seen,
+            "article_count": story.article_count, "outlets": list(story.outlets),
+            "languages": list(story.languages), "updated_at": datetime.now(timezone.utc)}
