@@ -28,7 +28,7 @@ WEEK_START = datetime(2026, 11, 16, tzinfo=timezone.utc)
 WEEK_END = WEEK_START + timedelta(days=7)
 FETCHED_AT = datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc)
 HOSTILE_TITLE = "Social credit\r\nBcc: evil@x 社会信用 Социальный кредит"
-SHIFT_FRAME = "punishment"
+SHIFT_FRAME = "law"
 BROKEN_FEED = "eurasia-herald"
 
 SETTINGS_YAML = """
