@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "monitor.cli.fetch",
     "monitor.cli.analyze",
     "monitor.cli.demo",
+    "monitor.cli.digest",
 ]
 
 _registered = False
