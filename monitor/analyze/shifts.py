@@ -163,6 +163,8 @@ def changepoint_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOption
             periods = set(series["period"].iloc[i:min(i + 3, bounds[j + 2])])
             rows = _scoped(data, scope_kind, scope)
             k1, n1, k0, n0 = int(k[after].sum()), int(n[after].sum()), int(k[before].sum()), int(n[before].sum())
+            if abs(k1 / n1 - k0 / n0) < options.min_effect:
+                continue   # neighbouring change points can leave a segment pair too close to report
             evidence = evidence_articles(rows[rows["period"].isin(periods)], frame, k1 / n1 > k0 / n0)
             shifts.append(_shift(scope_kind, scope, frame, series.at[i, "period"], "changepoint",
                                  k1, n1, k0, n0, p, evidence))

@@ -1,0 +1,76 @@
+"""The framing job: score relevant, non-duplicate articles per frame, then recompute shifts.
+
+Scores come from the codebook's terms; when a classifier was trained for this codebook
+(`monitor frames train`), its probabilities replace the term scores and its thresholds
+decide presence, while the matched terms stay as evidence.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from monitor.analyze.codebook import Codebook, codebook_for
+from monitor.analyze.frame_model import FrameClassifier
+from monitor.analyze.framing import compile_codebook, score_text
+from monitor.analyze.shifts import detect_shifts
+from monitor.config import Settings
+from monitor.models import FrameScore
+from monitor.store import framing as store
+
+BATCH = 500
+
+
+def model_name(codebook: Codebook) -> str:
+    return f"frames:{codebook.name}"
+
+
+def article_text(row) -> str:
+    return "\n".join(part for part in (row.title, row.fulltext or row.summary) if part)
+
+
+def _with_model(scores: list[FrameScore], model: FrameClassifier, probs, language: str) -> list[FrameScore]:
+    index = {frame: j for j, frame in enumerate(model.frames)}
+    cut = model.threshold(language)
+    out = []
+    for s in scores:
+        if s.frame in index:
+            p = float(probs[index[s.frame]])
+            s = FrameScore(s.article_id, s.frame, round(p, 4), p >= cut, "model", s.evidence)
+        out.append(s)
+    return out
+
+
+def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifier | None) -> list[FrameScore]:
+    compiled = compile_codebook(codebook)
+    texts = [article_text(r) for r in rows]
+    probs = model.predict_proba(texts, [r.language for r in rows]) if model and rows else None
+    scores: list[FrameScore] = []
+    for i, (row, text) in enumerate(zip(rows, texts)):
+        found = score_text(text, row.language, compiled, article_id=row.id, min_score=min_score)
+        scores += _with_model(found, model, probs[i], row.language) if model else found
+    return scores
+
+
+def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
+    """Score what is new (everything when `full`), then replace the shifts table."""
+    codebook = codebook_for(settings.frames)
+    with engine.begin() as conn:
+        blob = store.load_model(conn, model_name(codebook))
+        removed = store.clear_unscorable(conn)
+        if full:
+            store.clear_frame_scores(conn)
+        rows = store.articles_to_score(conn, full=full)
+    model = FrameClassifier.from_bytes(blob) if blob else None
+    scored = 0
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start:start + BATCH]
+        scores = score_rows(batch, codebook, settings.frames.min_score, model)
+        with engine.begin() as conn:
+            store.save_frame_scores(conn, scores)
+        scored += len(batch)
+    with engine.begin() as conn:
+        observations = store.frame_observations(conn, codebook.ids)
+        found = detect_shifts(observations, period=settings.frames.period)
+        saved = store.replace_shifts(conn, found)
+    return {"scored": scored, "removed": removed, "shifts": saved,
+            "source": "model" if model else "codebook", "codebook": codebook.name}

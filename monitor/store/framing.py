@@ -1,0 +1,126 @@
+"""Named queries of the framing job and the dashboard: frame scores, shifts, models, mixes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.models import FrameScore, Shift
+from monitor.store.db import upsert
+from monitor.store.schema import annotations, articles, frame_scores, models, shifts
+
+
+def _scorable():
+    return sa.and_(articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
+
+
+def articles_to_score(conn: Connection, *, full: bool = False) -> list[sa.Row]:
+    """Relevant, non-duplicate articles; only those without frame scores unless `full`."""
+    query = sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.fulltext,
+                      articles.c.language).where(_scorable())
+    if not full:
+        scored = sa.select(frame_scores.c.article_id).distinct()
+        query = query.where(articles.c.id.not_in(scored))
+    return list(conn.execute(query.order_by(articles.c.published_at, articles.c.id)))
+
+
+def clear_frame_scores(conn: Connection, article_ids: Sequence[str] | None = None) -> None:
+    """Delete the scores of these articles (all scores when None)."""
+    stmt = frame_scores.delete()
+    if article_ids is not None:
+        stmt = stmt.where(frame_scores.c.article_id.in_(list(article_ids)))
+    conn.execute(stmt)
+
+
+def clear_unscorable(conn: Connection) -> int:
+    """Drop scores of articles no longer relevant or now marked duplicates."""
+    gone = sa.select(articles.c.id).where(sa.not_(_scorable()))
+    return conn.execute(frame_scores.delete().where(frame_scores.c.article_id.in_(gone))).rowcount or 0
+
+
+def save_frame_scores(conn: Connection, scores: Iterable[FrameScore]) -> int:
+    rows = [{"article_id": s.article_id, "frame": s.frame, "score": float(s.score),
+             "present": bool(s.present), "source": s.source, "evidence": list(s.evidence)}
+            for s in scores]
+    for start in range(0, len(rows), 1000):
+        upsert(conn, frame_scores, rows[start:start + 1000], ["article_id", "frame"])
+    return len(rows)
+
+
+def frame_observations(conn: Connection, frames: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per scored (article, frame) with date, group, language, outlet: series input."""
+    query = (sa.select(frame_scores.c.article_id, articles.c.published_at,
+                       articles.c.group_name.label("group"), articles.c.language, articles.c.outlet,
+                       frame_scores.c.frame, frame_scores.c.score, frame_scores.c.present)
+             .join(articles, articles.c.id == frame_scores.c.article_id).where(_scorable()))
+    if frames is not None:
+        query = query.where(frame_scores.c.frame.in_(list(frames)))
+    rows = conn.execute(query).all()
+    columns = ["article_id", "published_at", "group", "language", "outlet", "frame", "score", "present"]
+    data = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    data["present"] = data["present"].astype(bool)
+    return data
+
+
+def replace_shifts(conn: Connection, found: Iterable[Shift]) -> int:
+    """Shifts are recomputed from the whole series each run: replace them all."""
+    conn.execute(shifts.delete())
+    rows = [{"frame": s.frame, "scope_kind": s.scope_kind, "scope": s.scope, "period": s.period,
+             "method": s.method, "share": s.share, "baseline_share": s.baseline_share,
+             "effect": s.effect, "ci_low": s.ci_low, "ci_high": s.ci_high, "p_value": s.p_value,
+             "n": s.n, "evidence": list(s.evidence)} for s in found]
+    if rows:
+        conn.execute(shifts.insert(), rows)
+    return len(rows)
+
+
+def list_shifts(conn: Connection, *, limit: int | None = None, scope_kind: str | None = None,
+                frame: str | None = None) -> list[dict]:
+    """Stored shifts, largest absolute effect first."""
+    query = sa.select(shifts).order_by(sa.func.abs(shifts.c.effect).desc(), shifts.c.id)
+    if scope_kind:
+        query = query.where(shifts.c.scope_kind == scope_kind)
+    if frame:
+        query = query.where(shifts.c.frame == frame)
+    if limit:
+        query = query.limit(limit)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def story_frame_mix(conn: Connection, story_id: str, *, by: str = "outlet") -> pd.DataFrame:
+    """Same event, different frames: for one story, the share of articles carrying each frame
+    per outlet (or group), with the article count behind each share."""
+    column = {"outlet": articles.c.outlet, "group": articles.c.group_name}[by]
+    query = (sa.select(column.label(by), frame_scores.c.frame,
+                       sa.func.count().label("n"),
+                       sa.func.sum(sa.case((frame_scores.c.present.is_(True), 1), else_=0)).label("k"),
+                       sa.func.avg(frame_scores.c.score).label("mean_score"))
+             .join(articles, articles.c.id == frame_scores.c.article_id)
+             .where(articles.c.story_id == story_id).where(_scorable())
+             .group_by(column, frame_scores.c.frame).order_by(column, frame_scores.c.frame))
+    data = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=[by, "frame", "n", "k", "mean_score"])
+    data["share"] = data["k"] / data["n"]
+    return data
+
+
+def save_model(conn: Connection, name: str, blob: bytes, metrics: dict) -> None:
+    upsert(conn, models, [{"name": name, "blob": blob, "metrics": metrics,
+                           "trained_at": pd.Timestamp.now(tz="UTC").to_pydatetime()}], ["name"])
+
+
+def load_model(conn: Connection, name: str) -> bytes | None:
+    return conn.execute(sa.select(models.c.blob).where(models.c.name == name)).scalar()
+
+
+def frame_labels(conn: Connection) -> list[dict]:
+    """Frame labels made in the dashboard (annotations of kind "frames"), latest per article."""
+    query = (sa.select(annotations.c.article_id, annotations.c.value, articles.c.title,
+                       articles.c.summary, articles.c.fulltext, articles.c.language)
+             .join(articles, articles.c.id == annotations.c.article_id)
+             .where(annotations.c.kind == "frames").order_by(annotations.c.created_at, annotations.c.id))
+    latest = {row.article_id: row for row in conn.execute(query)}
+    return [{"id": r.article_id, "title": r.title, "text": r.fulltext or r.summary,
+             "language": r.language, "frames": list(r.value or [])} for r in latest.values()]

@@ -1,0 +1,89 @@
+"""Codebooks and codebook scoring: phrases, stemming, segmentation, negation, length."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.analyze.codebook import builtin_names, codebook_for, load_builtin
+from monitor.analyze.framing import compile_codebook, score_text
+from monitor.config import FrameDef, Frames
+from monitor.errors import ConfigError, InputError
+
+SOCIAL_CREDIT_IDS = ["surveillance", "creditworthiness", "law", "integrity", "punishment", "technology",
+                     "governance", "rights", "myth_busting", "geopolitics", "history"]
+SEMEVAL_FRAMES = ["Economic", "Capacity_and_resources", "Morality", "Fairness_and_equality",
+                  "Legality_Constitutionality_and_jurisprudence", "Policy_prescription_and_evaluation",
+                  "Crime_and_punishment", "Security_and_defense", "Health_and_safety", "Quality_of_life",
+                  "Cultural_identity", "Public_opinion", "Political", "External_regulation_and_reputation"]
+
+
+@pytest.fixture(scope="module")
+def social_credit():
+    return compile_codebook(load_builtin("social-credit"))
+
+
+def _scores(text, language, frames):
+    return {s.frame: s for s in score_text(text, language, frames)}
+
+
+def test_builtin_codebooks_have_the_documented_frames():
+    assert builtin_names() == ["policy-frames", "social-credit"]
+    assert load_builtin("social-credit").ids == SOCIAL_CREDIT_IDS
+    assert load_builtin("policy-frames").ids == SEMEVAL_FRAMES
+    for name in builtin_names():
+        for frame in load_builtin(name).frames:
+            assert frame.label and frame.description
+            assert all(len(frame.terms.get(lang, ())) >= 5 for lang in ("en", "ru", "zh")), frame.id
+
+
+def test_unknown_codebook_is_an_input_error():
+    with pytest.raises(InputError, match="social-credit"):
+        load_builtin("nope")
+
+
+def test_custom_frames_replace_and_extend_the_builtin():
+    settings = Frames(custom=(FrameDef(name="law", terms={"en": ("statute",)}),
+                              FrameDef(name="sports", label="Sport", terms={"en": ("football",)})))
+    book = codebook_for(settings)
+    assert book.ids[-2:] == ["law", "sports"] and len(book.ids) == 12
+    assert book.frame("law").terms == {"en": ("statute",)}
+    with pytest.raises(ConfigError, match="frames.custom is empty"):
+        codebook_for(Frames(codebook="mine"))
+    assert codebook_for(Frames(codebook="mine", custom=settings.custom)).ids == ["law", "sports"]
+
+
+def test_inflected_forms_and_phrases_match(social_credit):
+    scores = _scores("Cameras with facial-recognition software track citizens; companies are blacklisted.",
+                     "en", social_credit)
+    assert scores["surveillance"].present and "facial recognition" in scores["surveillance"].evidence
+    assert "blacklisted" in scores["punishment"].evidence or "blacklist" in scores["punishment"].evidence
+    assert not scores["history"].present and scores["history"].score == 0.0
+
+
+def test_negated_terms_do_not_count(social_credit):
+    scores = _scores("The system is not an Orwellian surveillance machine.", "en", social_credit)
+    assert scores["surveillance"].score == 0.0
+    assert "not surveillance" in scores["surveillance"].evidence
+    plain = _scores("The system is an Orwellian surveillance machine.", "en", social_credit)
+    assert plain["surveillance"].score > 0.5
+
+
+def test_chinese_terms_are_segmented(social_credit):
+    scores = _scores("失信被执行人将受到联合惩戒，诚信建设不断加强。", "zh", social_credit)
+    assert scores["punishment"].present and set(scores["punishment"].evidence) >= {"联合惩戒", "失信被执行人"}
+    assert scores["integrity"].present
+    negated = _scores("社会信用体系并非监控工具。", "zh", social_credit)
+    assert negated["surveillance"].score == 0.0
+
+
+def test_russian_terms_match_inflections(social_credit):
+    scores = _scores("Власти внесли компанию в чёрные списки, а суды усилили исполнение решений.",
+                     "ru", social_credit)
+    assert scores["punishment"].present and scores["law"].present
+
+
+def test_scores_are_length_normalised(social_credit):
+    short = "Mass surveillance with facial recognition."
+    filler = " The delegation discussed the weather, the harvest and the schedule of the meeting." * 20
+    assert _scores(short, "en", social_credit)["surveillance"].score > \
+        _scores(short + filler, "en", social_credit)["surveillance"].score > 0
