@@ -1,0 +1,93 @@
+"""The framing job and `monitor frames` commands on real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from monitor.analyze.jobs.framing import run
+from monitor.cli import main
+from monitor.config import parse_settings
+from monitor.store import open_engine
+from monitor.store.framing import list_shifts, story_frame_mix
+from monitor.store.schema import articles, frame_scores
+
+SURVEILLANCE = "Cameras and facial recognition feed a mass surveillance state that tracks citizens."
+LAW = "A new regulation and court enforcement rules set the legal framework for companies."
+
+
+def _articles(n_months: int = 12, per_month: int = 10) -> list[dict]:
+    rows = []
+    for m in range(n_months):
+        for i in range(per_month):
+            text = SURVEILLANCE if m < n_months // 2 else LAW
+            when = datetime(2019 + m // 12, m % 12 + 1, 5 + i, tzinfo=timezone.utc)
+            rows.append({"id": f"a{m:02d}{i}", "title": f"Item {m}-{i}", "summary": text,
+                         "published_at": when, "fetched_at": when, "language": "en",
+                         "outlet": f"paper{i % 2}", "group_name": "western", "relevant": True,
+                         "story_id": "s1" if m == 0 else None, "duplicate_of": None})
+    rows.append({**rows[0], "id": "dup", "duplicate_of": rows[0]["id"]})
+    rows.append({**rows[0], "id": "offtopic", "relevant": False})
+    return rows
+
+
+def test_job_scores_relevant_articles_and_records_the_shift(db_url):
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), _articles())
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    result = run(engine, settings)
+    assert result["scored"] == 120 and result["source"] == "codebook"
+    with engine.connect() as conn:
+        ids = set(conn.execute(sa.select(frame_scores.c.article_id).distinct()).scalars())
+        assert "dup" not in ids and "offtopic" not in ids and len(ids) == 120
+        found = list_shifts(conn, frame="surveillance", scope_kind="all")
+        mix = story_frame_mix(conn, "s1", by="outlet")
+    drop = [s for s in found if s["method"] == "changepoint"][0]
+    assert drop["period"] == "2019-07" and drop["effect"] < -0.9 and len(drop["evidence"]) == 5
+    assert set(mix["outlet"]) == {"paper0", "paper1"}
+    surveillance = mix[mix["frame"] == "surveillance"]
+    assert list(surveillance["share"]) == [1.0, 1.0] and list(surveillance["n"]) == [5, 5]
+    assert run(engine, settings)["scored"] == 0             # nothing new
+    assert run(engine, settings, full=True)["scored"] == 120
+
+
+def _labelled(path, n: int = 40) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(n):
+            frames = ["Economic"] if i % 2 else ["Crime_and_punishment"]
+            text = ("prices taxes budget market costs" if i % 2 else "police arrested suspect prison crime")
+            out.write(json.dumps({"id": str(i), "title": f"t{i}", "text": f"{text} item{i}",
+                                  "language": "en", "frames": frames}) + "\n")
+
+
+def test_cli_train_predict_eval_and_shifts(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("topic: {name: t}\nframes: {codebook: policy-frames}\n", encoding="utf-8")
+    labels = tmp_path / "labels.jsonl"
+    _labelled(labels)
+    base = ["--config", str(config)]
+    assert main(base + ["frames", "train", "--labels", str(labels), "--json"]) == 0
+    cv = json.loads(capsys.readouterr().out)
+    assert cv["micro_f1"] > 0.9 and cv["per_frame"]["Economic"]["support"] == 20
+
+    output = tmp_path / "out.jsonl"
+    assert main(base + ["frames", "predict", "--input", str(labels), "--output", str(output)]) == 0
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert records[1]["frames"] == ["Economic"] and len(records[1]["frame_scores"]) == 14
+
+    assert main(base + ["frames", "eval", "--labels", str(labels)]) == 0
+    assert "micro-F1 1.000" in capsys.readouterr().out
+    assert main(base + ["frames", "shifts", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_cli_rejects_unknown_frames_in_one_line(tmp_path, capsys):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("topic: {name: t}\n", encoding="utf-8")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": 1, "text": "x", "language": "en", "frames": ["Sports"]}\n', encoding="utf-8")
+    assert main(["--config", str(config), "frames", "train", "--labels", str(labels)]) == 2
+    assert "frames not in the codebook: Sports" in capsys.readouterr().err
