@@ -36,7 +36,8 @@ def test_latin_words_in_russian_or_chinese_use_english_rules():
 
 def test_chinese_dictionary_words_stay_whole():
     add_zh_words(["社会信用体系", "失信被执行人", "芝麻信用", "统一社会信用代码", "社会信用"])
-    tokens = tokenize("统一社会信用代码查询指南：社会信用体系建设与失信被执行人名单，芝麻信用分。", "zh")
+    # (Other tests add longer words such as 社会信用体系建设; this text avoids them.)
+    tokens = tokenize("统一社会信用代码查询指南：社会信用体系的进展与失信被执行人的权利，芝麻信用的用户。", "zh")
     assert tokens[0] == "统一社会信用代码"
     assert "社会信用体系" in tokens and "失信被执行人" in tokens and "芝麻信用" in tokens
     assert "社会信用" not in tokens           # never a piece of the registration code
