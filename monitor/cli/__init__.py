@@ -9,6 +9,7 @@ from monitor.cli.app import app, main, run
 # Modules that add commands to `app`; a module per area so the CLI stays small.
 COMMAND_MODULES = [
     "monitor.cli.setup",
+    "monitor.cli.ingest",
     "monitor.cli.fetch",
     "monitor.cli.analyze",
     "monitor.cli.demo",

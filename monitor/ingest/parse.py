@@ -131,7 +131,7 @@ def _entry_link(e: Any) -> str | None:
 def _entry_date(e: Any) -> datetime | None:
     """published, then updated (dc:date maps here), then created; feedparser gives UTC."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = e.get(key)
+        parsed = dict.get(e, key)   # plain lookup: FeedParserDict would alias updated->published
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)

@@ -120,8 +120,8 @@ def _normalize_all(parsed: ParsedFeed, feed: FeedRef, fetched_at: datetime,
 
 def _signature_bytes(article: Article) -> bytes | None:
     text = f"{article.title}\n{article.fulltext or article.summary}"
-    minhash = dedup.signature(text, article.language)
-    return dedup.signature_bytes(minhash) if minhash is not None else None
+    sig = dedup.signature(text, article.language)
+    return dedup.signature_bytes(sig) if sig is not None else None
 
 
 # -- storing -------------------------------------------------------------------------------

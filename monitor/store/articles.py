@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ def ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, str]:
 def article_row(article: Article, *, minhash: bytes | None, duplicate_of: str | None,
                 duplicate_similarity: float | None, fulltext_error: str | None = None) -> dict:
     """The articles-table row of an Article plus its dedup columns."""
-    row = asdict(article)
+    row = {f.name: getattr(article, f.name) for f in fields(article)}   # shallow: no deepcopy
     row["group_name"] = row.pop("group")
     row["categories"] = list(article.categories)
     row.update(minhash=minhash, duplicate_of=duplicate_of,
