@@ -137,6 +137,7 @@ class FeedFetcher:
         limits = settings.fetch
         self.politeness = Politeness(limits.concurrency, limits.per_host, limits.host_delay)
         self.worker = worker_id() if options.worker else None
+        self.outcomes = OutcomeWriter(engine, pool, self.worker)
 
     async def fetch_selected(self, names: list[str]) -> None:
         due_only = not (self.options.all_feeds or self.options.force)
@@ -185,14 +186,16 @@ class FeedFetcher:
             error = exc if isinstance(exc, FeedError) else FeedError(
                 f"{ref.url}: {type(exc).__name__}: {exc}", error_class="internal_error")
             attempts.append(_attempt(started_at, row.url, error, self.worker))
-            if await self._db(self._record_failure, row, feed, error, started_at, attempts):
+            health = self._failure_health(row, feed, error, started_at)
+            if await self.outcomes.write(row.id, attempts, health):
                 self.report.failed += 1
                 self.report.failures.append(f"{row.name}: {error}")
             else:
                 self._lease_lost(row)
             return
         attempts.append(_success_attempt(started_at, result, document, self.worker))
-        if await self._db(self._record_success, row, feed, result, document, started_at, attempts):
+        health = self._success_health(row, feed, result, document, started_at)
+        if await self.outcomes.write(row.id, attempts, health):
             self._report_success(row, result, document)
         else:
             self._lease_lost(row)
@@ -244,8 +247,7 @@ class FeedFetcher:
     async def _db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
 
-    def _record_success(self, row, feed: Feed, result: FetchResult, document, now: datetime,
-                        attempts: list[dict]) -> bool:
+    def _success_health(self, row, feed: Feed, result: FetchResult, document, now: datetime) -> dict:
         new_items = document.new_items if document else 0
         since = now - row.last_success_at if row.last_success_at else None
         rate = updated_rate(row.entries_per_day, new_items, since)
@@ -260,10 +262,9 @@ class FeedFetcher:
             health["parse_warning"] = document.problem
         if result.permanent_redirect and result.permanent_redirect != row.url:
             health["url"] = result.permanent_redirect
-        return self._commit(row, attempts, health)
+        return health
 
-    def _record_failure(self, row, feed: Feed, error: FeedError, now: datetime,
-                        attempts: list[dict]) -> bool:
+    def _failure_health(self, row, feed: Feed, error: FeedError, now: datetime) -> dict:
         failures = row.consecutive_failures + 1
         permanent = is_permanent(error.error_class, isinstance(error, PermanentFetchError), failures)
         interval = failure_interval(failures, permanent, _bounds(feed, self.settings),
@@ -272,14 +273,60 @@ class FeedFetcher:
                       last_error_class=error.error_class, consecutive_failures=failures,
                       flagged=bool(row.flagged) or permanent, next_due_at=next_due(now, interval),
                       poll_interval_s=int(interval))
-        return self._commit(row, attempts, health)
+        return health
 
-    def _commit(self, row, attempts: list[dict], health: dict) -> bool:
-        """Write the outcome; a worker whose lease was taken over writes nothing."""
+
+class OutcomeWriter:
+    """Writes feeds' outcomes (attempt log + health) from the event loop through the DB thread.
+
+    Outcomes that arrive while a write is in progress are written together in the next
+    transaction: under load one commit serves many feeds, idle it is one per feed. A worker
+    whose lease was taken over writes nothing for that feed."""
+
+    def __init__(self, engine: Engine, pool: ThreadPoolExecutor, worker: str | None):
+        self.engine, self.pool, self.worker = engine, pool, worker
+        self.pending: list[tuple[int, list[dict], dict, asyncio.Future]] = []
+        self.draining: asyncio.Task | None = None
+
+    async def write(self, feed_id: int, attempts: list[dict], health: dict) -> bool:
+        """True once written; False when this worker no longer holds the feed's lease."""
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((feed_id, attempts, health, future))
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pending:
+            batch, self.pending = self.pending, []
+            try:
+                written = await loop.run_in_executor(self.pool, self._write_batch, batch)
+            except Exception:   # one bad outcome must not lose the others: write one by one
+                written = [await loop.run_in_executor(self.pool, self._write_one, item)
+                           for item in batch]
+            for (*_, future), result in zip(batch, written):
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def _write_batch(self, batch) -> list[bool]:
         with self.engine.begin() as conn:
-            if self.worker and not feed_store.holds_lease(conn, row.id, self.worker):
-                return False
-            feed_store.record_attempts(conn, row.id, attempts, health)
+            return [self._write(conn, feed_id, attempts, health)
+                    for feed_id, attempts, health, _ in batch]
+
+    def _write_one(self, item) -> bool | BaseException:
+        try:
+            with self.engine.begin() as conn:
+                return self._write(conn, *item[:3])
+        except Exception as exc:
+            return exc
+
+    def _write(self, conn, feed_id: int, attempts: list[dict], health: dict) -> bool:
+        if self.worker and not feed_store.holds_lease(conn, feed_id, self.worker):
+            return False
+        feed_store.record_attempts(conn, feed_id, attempts, health)
         return True
 
 
