@@ -153,3 +153,16 @@ def test_cli_digest_writes_files_and_prints_json(tmp_path, monkeypatch):
     with contextlib.redirect_stderr(err):
         assert main(["digest", "--week", "2026-99", "--config", str(config), "--db", db]) == 2
     assert "expected an ISO week" in err.getvalue()
+
+
+def test_cli_run_without_mail_settings_notes_why_nothing_was_mailed(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MONITOR_SMTP_HOST", raising=False)
+    config = tmp_path / "feeds.yaml"
+    config.write_text(SETTINGS_YAML, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    code = main(["run", "--no-fetch", "--no-analyze", "--json", "--config", str(config), "--db", db])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["failures"] == [] and report["fetch"] is None
+    assert report["notes"] == ["mail not sent: test.yaml: digest.smtp_host: not set "
+                               "(or set MONITOR_SMTP_HOST) so mail cannot be sent"
+                               .replace("test.yaml", str(config))]
