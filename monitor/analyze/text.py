@@ -91,7 +91,9 @@ def add_zh_words(words: Iterable[str]) -> None:
     """Teach jieba words it must keep whole (社会信用体系, 失信被执行人, ...). Idempotent.
 
     Words are given a high frequency so that a longer dictionary word wins over its parts:
-    统一社会信用代码 stays one token, so it never contains the token 社会信用.
+    统一社会信用代码 stays one token, so it never contains the token 社会信用. The dictionary
+    is process-wide and changes Chinese tokens: add a topic's words (relevance.TopicRules
+    does) before tokenizing. The relevance job re-tokenizes cached articles when it changes.
     """
     fresh = [w.strip() for w in words if w and w.strip() and w.strip() not in _zh_words]
     if not fresh:
