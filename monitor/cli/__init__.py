@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "monitor.cli.fetch",
     "monitor.cli.analyze",
     "monitor.cli.demo",
+    "monitor.cli.relevance",
     "monitor.cli.digest",
 ]
 
