@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "monitor.cli.demo",
     "monitor.cli.relevance",
     "monitor.cli.digest",
+    "monitor.cli.frames",
+    "monitor.cli.dashboard",
 ]
 
 _registered = False

@@ -18,7 +18,7 @@ from monitor.config import load_settings
 from monitor.demo.loader import load_items
 from monitor.demo.server import FeedServer
 from monitor.demo.setup import feed_documents, write_config
-from monitor.ingest.runner import run_fetch
+from monitor.ingest.runner import FetchOptions, run_fetch
 from monitor.present.digest import build_digest, write_digest
 from monitor.store import open_engine
 
@@ -57,7 +57,7 @@ def run_demo(directory: Path, *, echo: Echo = print) -> DemoResult:
         db_url = settings.database_url()
         engine = open_engine(db_url)
         echo(f"serving the feeds at {server.base_url}/feeds/; database {db_url}")
-        report = run_fetch(engine, settings, all_feeds=True)
+        report = run_fetch(engine, settings, FetchOptions(all_feeds=True))
         echo(f"fetch: {report.ok} ok, {report.not_modified} not modified, {report.failed} failed; "
              f"{report.new_articles} new articles")
         result = DemoResult(config_path=config_path, db_url=db_url, fetch_report=report,
