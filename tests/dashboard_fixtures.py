@@ -10,8 +10,7 @@ would leave them.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
-import sqlalchemy as sa
+from pathlib import Path
 
 from monitor.store import open_engine
 from monitor.store.schema import (articles, feeds, frame_scores, models, shifts, stories, theme_events,
@@ -124,5 +123,45 @@ def _article_row(row: tuple) -> dict:
             "tokens": (title.lower().split()) * 2}   # as if the summary repeated the title
 
 
-def engine_for(url: str) -> sa.Engine:
-    return open_engine(url)
+
+
+# --- the demo database for the browser test ---
+
+# A feed whose items carry script payloads in the title and summary (escaped once, as a
+# hostile feed would send them): the dashboard must show them as text, never run them.
+HOSTILE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Hostile Wire</title><link>https://hostile.example/</link>
+<item><title>&lt;script&gt;window.__xss=1&lt;/script&gt;Social credit system blacklist grows &lt;img src=x onerror="window.__xss=2"&gt;</title>
+<link>https://hostile.example/2026/11/blacklist</link><guid>hostile-1</guid>
+<pubDate>Thu, 26 Nov 2026 09:00:00 GMT</pubDate>
+<description>&lt;img src=x onerror="window.__xss=3"&gt;&lt;script&gt;window.__xss=4&lt;/script&gt;China's social credit system adds firms to its blacklist.</description></item>
+<item><title>&amp;lt;script&amp;gt;window.__xss=5&amp;lt;/script&amp;gt;Social credit system rules &amp;lt;svg onload="window.__xss=6"&amp;gt;</title>
+<link>javascript:window.__xss=7</link><guid>hostile-2</guid>
+<pubDate>Thu, 26 Nov 2026 10:00:00 GMT</pubDate>
+<description>&amp;lt;script&amp;gt;window.__xss=8&amp;lt;/script&amp;gt;The social credit system rules are revised.</description></item>
+</channel></rss>"""
+HOSTILE_TITLE = "<script>window.__xss=5</script>Social credit system rules"
+
+
+def build_demo_db(directory: Path) -> tuple[Path, str]:
+    """Run the real demo (serve, fetch, analyse) into `directory`, then ingest the hostile
+    feed and analyse again; return the demo's feeds.yaml and database URL."""
+    from monitor.analyze.runner import run_analysis
+    from monitor.config import load_settings
+    from monitor.demo.run import run_demo
+    from monitor.ingest.pipeline import store_document
+    from monitor.models import FeedRef
+    from monitor.store.feeds import ensure_feed
+
+    result = run_demo(directory, echo=lambda _line: None)
+    settings = load_settings(result.config_path)
+    engine = open_engine(result.db_url)
+    ref = FeedRef(name="hostile-wire", url="https://hostile.example/rss", outlet="Hostile Wire",
+                  group="western", language="en")
+    with engine.begin() as conn:
+        feed_id = ensure_feed(conn, ref)
+    store_document(engine, feed_id, ref, HOSTILE_FEED, {"content-type": "application/rss+xml"},
+                   fetched_at=datetime(2026, 11, 26, 12, tzinfo=timezone.utc), base_url=ref.url)
+    run_analysis(engine, settings)
+    engine.dispose()
+    return result.config_path, result.db_url

@@ -7,6 +7,7 @@ in front, or configure Streamlit's OIDC login (see docs/dashboard.md).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -76,6 +77,8 @@ def serve_dashboard(config_path: Path, db_url: str, port: int = 8501,
                     echo: Callable[[str], None] = print) -> None:
     """Run the dashboard until Ctrl-C, printing its URL once it is up."""
     process = start_dashboard(config_path, db_url, port)
+    # A service manager stops us with SIGTERM: treat it like Ctrl-C so the server goes too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = wait_until_ready(process, port)
         echo(f"dashboard: {url}  (bound to {HOST}; Ctrl-C to stop)")
@@ -84,3 +87,8 @@ def serve_dashboard(config_path: Path, db_url: str, port: int = 8501,
         echo("stopping the dashboard")
     finally:
         stop_dashboard(process)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt

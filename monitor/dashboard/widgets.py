@@ -17,7 +17,11 @@ def table(frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | N
     frame = frame.copy()
     if "url" in frame:
         frame["url"] = frame["url"].map(safe.http_url)
-    column_config = {"url": st.column_config.LinkColumn("link", display_text="open"), **config}
+    column_config = {"url": st.column_config.LinkColumn("link", display_text="open")}
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+            column_config[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
+    column_config.update(config)
     st.dataframe(frame, column_order=columns, column_config=column_config, hide_index=True,
                  key=key, height=height)
 

@@ -24,8 +24,10 @@ def themed(chart: alt.TopLevelMixin, *, width: int | str = "container", height: 
 
 def volume_chart(frame: pd.DataFrame, color: str = "group", title: str = "Articles") -> alt.Chart:
     """Stacked bars of articles per period, coloured by `color` (group, language, outlet)."""
+    # Periods on a band scale: bars as wide as the period, whatever the number of periods.
     return alt.Chart(frame, title=title).mark_bar().encode(
-        x=alt.X("period:T", title=None),
+        x=alt.X("yearmonthdate(period):O", title=None,
+                axis=alt.Axis(format="%Y-%m-%d", formatType="time", labelAngle=-45, labelOverlap=True)),
         y=alt.Y("sum(articles):Q", title="articles"),
         color=alt.Color(f"{color}:N", title=color),
         tooltip=[alt.Tooltip("period:T", title="period start"), alt.Tooltip(f"{color}:N"),
