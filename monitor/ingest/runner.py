@@ -9,6 +9,7 @@ against that feed and never stops the run.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import time
@@ -58,6 +59,7 @@ async def fetch_feeds(engine: Engine, settings: Settings, options: FetchOptions)
     report = RunReport()
     configured = configured_feeds(settings)
     with engine.begin() as conn:
+        feed_store.lock_feed_sync(conn)
         feed_store.sync_feeds(conn, [(ref, feed.enabled) for ref, feed in configured.values()])
     names = _selected_names(configured, options.feed)
     pool = ThreadPoolExecutor(max_workers=1 if engine.dialect.name == "sqlite" else 4)
@@ -151,7 +153,9 @@ class FeedFetcher:
     async def drain_queue(self, names: list[str]) -> None:
         """Claim due feeds in batches under a lease until none is due, leased or not."""
         fetch = self.settings.fetch
-        lease_s = self.options.lease_s or fetch.total_timeout * (fetch.retries + 2) + 30.0
+        # A lease covers the worst case of a whole batch queued behind the per-host limit.
+        rounds = math.ceil(fetch.concurrency / fetch.per_host)
+        lease_s = self.options.lease_s or fetch.total_timeout * (fetch.retries + 2) * rounds + 5.0
         while True:
             rows = await self._db(self._claim, names, lease_s)
             if rows:

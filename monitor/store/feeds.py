@@ -126,3 +126,10 @@ def fetch_log(conn: Connection, feed_id: int | None = None) -> list[dict]:
     if feed_id is not None:
         query = query.where(fetches.c.feed_id == feed_id)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def lock_feed_sync(conn: Connection) -> None:
+    """Serialise `sync_feeds` among workers starting together (PostgreSQL; SQLite's writer
+    lock does it already). Held until the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7432002)"))
