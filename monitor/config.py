@@ -46,6 +46,9 @@ class Topic(_Strict):
     zh_dictionary: tuple[str, ...] = ()
     # Articles scoring at least this are relevant.
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Labelled examples (JSONL) that train the relevance classifier when no model is stored:
+    # a path relative to feeds.yaml, or `package:NAME` for a file shipped in monitor/data.
+    labels: str | None = None
 
 
 def _check_feed_url(url: str) -> str:
@@ -210,6 +213,17 @@ class Settings(_Strict):
             if relative and relative != ":memory:":
                 return f"sqlite:///{self.base_dir / relative}"
         return url
+
+    def topic_labels_path(self) -> Path | None:
+        """The topic's seed labels file, resolved; None when the topic has none."""
+        labels = self.topic.labels
+        if not labels:
+            return None
+        if labels.startswith("package:"):
+            from importlib import resources
+            return Path(str(resources.files("monitor.data").joinpath(labels[len("package:"):])))
+        path = Path(labels)
+        return path if path.is_absolute() else self.base_dir / path
 
     def feed(self, name: str) -> Feed | None:
         return next((f for f in self.feeds if f.name == name), None)

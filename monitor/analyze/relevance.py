@@ -281,7 +281,7 @@ def build_pipeline(n_examples: int):
     chars = Pipeline([("select", FunctionTransformer(_text_of)),
                       ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
                                                 sublinear_tf=True, max_features=200_000))])
-    classifier = LogisticRegression(C=10.0, class_weight="balanced", max_iter=5000)
+    classifier = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
     folds = 5 if n_examples >= 100 else 3
     return Pipeline([("features", FeatureUnion([("words", words), ("chars", chars)])),
                      ("classifier", CalibratedClassifierCV(classifier, method="sigmoid", cv=folds))])

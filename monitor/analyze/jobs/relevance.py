@@ -46,6 +46,7 @@ def _tokens(article: ArticleText, retokenize: bool) -> list[str]:
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     """Judge every article not judged yet (all when `full`); return counts."""
     rules = TopicRules(settings.topic, settings.source or "feeds.yaml")
+    _train_on_seed_labels(engine, settings)
     stored = load_model(engine, MODEL_NAME)
     model = RelevanceModel.from_blob(stored.blob) if stored else None
     state = {"topic": _fingerprint(settings.topic.model_dump()), "tokenizer": TOKENIZER_VERSION,
@@ -80,6 +81,22 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     return counts
 
 
+def _train_on_seed_labels(engine: Engine, settings: Settings) -> None:
+    """Train on the topic's seed labels when no model was trained on them yet (or the file
+    changed). A model trained with `relevance train` or dashboard labels is left alone."""
+    path = settings.topic_labels_path()
+    if path is None:
+        return
+    if not path.is_file():
+        raise InputError(f"{settings.source}: topic.labels: no such file {path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    stored = load_model(engine, MODEL_NAME)
+    if stored is not None and stored.metrics.get("seed") in (digest, None):
+        return
+    # No cross-validation here: it would slow every first analysis; `relevance eval` has it.
+    train_and_store(engine, path, seed=digest, cross_validate=False)
+
+
 def stored_model(engine: Engine) -> RelevanceModel | None:
     """The trained classifier, or None when none is stored or it is from another version."""
     stored = load_model(engine, MODEL_NAME)
@@ -92,7 +109,8 @@ def evaluate_file(settings: Settings, labels: Path, engine: Engine) -> dict[str,
     return evaluate(settings.topic, examples, stored_model(engine), source=settings.source)
 
 
-def train_and_store(engine: Engine, labels: Path | None = None) -> dict[str, Any]:
+def train_and_store(engine: Engine, labels: Path | None = None, *,
+                    seed: str | None = None, cross_validate: bool = True) -> dict[str, Any]:
     """`relevance train`: fit on a label file (or the dashboard's labels), store the model
     with its cross-validated scores, and return a summary."""
     if labels is not None:
@@ -102,9 +120,12 @@ def train_and_store(engine: Engine, labels: Path | None = None) -> dict[str, Any
         if not examples:
             raise InputError("no relevance labels in the dashboard yet; pass --labels FILE")
     examples = with_tokens(examples)
-    probabilities = cross_validated_probabilities(examples)
-    cv = per_language_scores(examples, [p >= 0.5 for p in probabilities])
+    cv = None
+    if cross_validate:
+        probabilities = cross_validated_probabilities(examples)
+        cv = per_language_scores(examples, [p >= 0.5 for p in probabilities])
     model = train(examples)
     save_model(engine, MODEL_NAME, model.to_blob(),
-               {"cross_validated": cv, "examples": len(examples), "fingerprint": model.fingerprint})
+               {"cross_validated": cv, "examples": len(examples), "fingerprint": model.fingerprint,
+                "seed": seed})
     return {"examples": len(examples), "relevant": sum(e.relevant for e in examples), "cv": cv}
