@@ -39,6 +39,7 @@ ARTICLES = [
     ("b2", "2026-11-18", "huaxia", "失信被执行人名单更新", True, "s3", "t1", ["integrity"], None),
     ("c1", "2026-06-10", "lab", "Corporate credit ratings and EU firms", True, "s4", "t2", ["law"], None),
     ("c2", "2026-03-05", "vesti", "Социальный рейтинг: мифы и факты", True, "s5", None, ["surveillance"], None),
+    ("d1", "2020-05-01", "wire", "Credit union annual meeting", False, None, None, [], None),
 ]
 FRAMES = ["law", "integrity", "surveillance"]
 

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard_fixtures import XSS_TITLE, build_dashboard_db
 from monitor.cli.setup import starter_config
-from monitor.store.schema import annotations
+from monitor.store import views
+from monitor.store.schema import annotations, models
 
 APP = str(Path(__file__).resolve().parent.parent / "monitor" / "dashboard" / "app.py")
 
@@ -192,3 +193,32 @@ def test_annotate_page_saves_a_label_with_its_annotator(dashboard_db):
     assert {m.label: m.value for m in app.metric}["Relevance labels"] == "1"
     models = table(app, "model", "F1")
     assert models["model"].tolist() == ["relevance"] and models["F1"].tolist() == [0.91]
+
+
+def test_retraining_from_labels_shows_the_new_cross_validated_quality(dashboard_db, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    build_dashboard_db(url)
+    monkeypatch.setenv("MONITOR_DB_URL", url)
+    engine = sa.create_engine(url)
+
+    def label(ids: str, relevant: bool) -> None:
+        with engine.begin() as conn:
+            for article_id in ids.split():
+                views.add_annotation(conn, article_id, "relevance", {"relevant": relevant}, "tester")
+
+    label("a1 a2 a3", True)
+    label("a7 d1", False)
+    app = open_page("annotate")
+    app.button(key="retrain").click().run()
+    assert "cannot retrain the relevance classifier" in app.error[0].value   # too few labels, said plainly
+    label("a4 a5 b1", True)
+    label("b2 c1 c2 a6", False)
+    app.button(key="retrain").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.success[0].value == "Retrained relevance."
+    retrained = [t.value for t in app.dataframe if "examples" in t.value.columns][-1]   # below the old list
+    assert retrained["model"].tolist() == ["relevance"] and retrained["examples"].tolist() == [12]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(models.c.metrics).where(models.c.name == "relevance")).scalar_one()
+    engine.dispose()
+    assert stored["examples"] == 12 and stored["cross_validated"]["all"]["n"] == 12

@@ -87,21 +87,14 @@ def test_article_detail_names_its_story_theme_and_frames(conn):
     assert views.article_detail(conn, "missing") is None
 
 
-def test_annotations_record_the_annotator_and_the_latest_label_wins(conn):
+def test_annotations_record_the_annotator(conn):
     views.add_annotation(conn, "a7", "relevance", {"relevant": True}, "ana@example.org")
     views.add_annotation(conn, "a7", "relevance", {"relevant": False}, "bo@example.org")
-    views.add_annotation(conn, "a1", "frames", {"frames": ["law"]}, "ana@example.org")
+    views.add_annotation(conn, "a1", "frames", ["law"], "ana@example.org")
     assert views.annotation_counts(conn) == {"relevance": 1, "frames": 1}
-    labelled = views.labelled_articles(conn, "relevance")
-    assert [(r["id"], r["value"], r["annotator"]) for r in labelled] == \
-        [("a7", {"relevant": False}, "bo@example.org")]
+    assert [(a["value"], a["annotator"]) for a in views.annotations_of(conn, "a7")] == \
+        [({"relevant": True}, "ana@example.org"), ({"relevant": False}, "bo@example.org")]
     queue = views.articles_to_annotate(conn, YEAR, "relevance", threshold=0.5)
     assert "a7" not in [r["id"] for r in queue] and "a6" not in [r["id"] for r in queue]
     with pytest.raises(ValueError):
         views.add_annotation(conn, "a1", "mood", {}, "x")
-
-
-def test_saving_a_model_replaces_the_previous_one(conn):
-    when = datetime(2026, 11, 28, tzinfo=timezone.utc)
-    views.save_model(conn, "relevance", b"new", {"f1": 0.95}, when)
-    assert views.model_metrics(conn) == [{"name": "relevance", "metrics": {"f1": 0.95}, "trained_at": when}]

@@ -1,8 +1,8 @@
 """Retraining from the dashboard's labels and reporting the new cross-validated quality.
 
-The classifiers are the analysis modules' own (analyze.relevance, analyze.frame_model);
-this module only gathers the labels from the store, trains, and saves the model with
-its metrics in the models table, where `monitor analyze` picks it up.
+The training itself belongs to the analysis modules (analyze.jobs.relevance for the
+relevance classifier, analyze.frame_model for frames); this module calls them and turns
+their user errors (too few labels, one class only) into a message for the page.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from datetime import datetime, timezone
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from monitor.config import Settings
+from monitor.config import Frames, Settings
 from monitor.errors import MonitorError
-from monitor.store import views
 
 
 @dataclass
@@ -29,47 +28,39 @@ class Retrained:
 
 
 def retrain(engine: Engine, settings: Settings | None, kind: str) -> Retrained:
-    """Train the relevance or frames classifier on every dashboard label; never raises for
-    a user problem (too few labels, one class only): the error is returned for display."""
-    with engine.connect() as conn:
-        labelled = views.labelled_articles(conn, kind)
+    """Train the relevance or frames classifier on every dashboard label and store it."""
     try:
-        name, blob, metrics = (_relevance(labelled) if kind == "relevance"
-                               else _frames(labelled, settings))
+        return _relevance(engine) if kind == "relevance" else _frames(engine, settings)
     except (MonitorError, ValueError) as exc:
-        return Retrained(error=f"cannot retrain on {len(labelled)} {kind} labels: {exc}")
-    with engine.begin() as conn:
-        views.save_model(conn, name, blob, metrics, datetime.now(timezone.utc))
-    return Retrained(model=name, metrics=metrics)
+        return Retrained(error=f"cannot retrain the {kind} classifier: {exc}")
 
 
-def _relevance(labelled: list[dict]) -> tuple[str, bytes, dict]:
-    from monitor.analyze import relevance
+def _relevance(engine: Engine) -> Retrained:
+    from monitor.analyze.jobs.relevance import MODEL_NAME, train_and_store
 
-    examples = relevance.with_tokens([relevance.example_from_row(
-        {"id": row["id"], "title": row["title"], "text": row["summary"], "language": row["language"],
-         "relevant": bool(row["value"].get("relevant"))}) for row in labelled])
-    probabilities = relevance.cross_validated_probabilities(examples)
-    quality = relevance.per_language_scores(examples, [p >= 0.5 for p in probabilities])
-    model = relevance.train(examples)
-    return "relevance", model.to_blob(), {"cross_validated": quality, "examples": len(examples),
-                                          "source": "dashboard labels"}
+    summary = train_and_store(engine)
+    return Retrained(model=MODEL_NAME, metrics={"cross_validated": summary["cv"], "examples": summary["examples"]})
 
 
-def _frames(labelled: list[dict], settings: Settings | None) -> tuple[str, bytes, dict]:
+def _frames(engine: Engine, settings: Settings | None) -> Retrained:
     from monitor.analyze.codebook import codebook_for
     from monitor.analyze.frame_model import FrameClassifier, LabelledArticle
-    from monitor.config import Frames
+    from monitor.analyze.jobs.framing import model_name
+    from monitor.store.framing import frame_labels, save_model
 
-    codebook = codebook_for(settings.frames if settings else Frames())
-    items = [LabelledArticle(id=row["id"], text=f"{row['title']}\n{row['summary']}", language=row["language"],
-                             frames=tuple(row["value"].get("frames") or ())) for row in labelled]
-    model = FrameClassifier.train(items, codebook.ids)
-    return f"frames:{codebook.name}", model.to_bytes(), {**model.cv, "source": "dashboard labels"}
+    book = codebook_for(settings.frames if settings else Frames())
+    with engine.connect() as conn:
+        labelled = frame_labels(conn)
+    items = [LabelledArticle(id=row["id"], text=f"{row['title']}\n{row['text'] or ''}", language=row["language"],
+                             frames=tuple(f for f in row["frames"] if f in book.ids)) for row in labelled]
+    model = FrameClassifier.train(items, book.ids)
+    with engine.begin() as conn:
+        save_model(conn, model_name(book), model.to_bytes(), model.cv)
+    return Retrained(model=model_name(book), metrics=model.cv)
 
 
 def metrics_table(rows: list[dict]) -> pd.DataFrame:
-    """One line per model: its headline cross-validated figures, readable at a glance."""
+    """One line per model with its headline cross-validated figures."""
     out = []
     for row in rows:
         metrics = row.get("metrics") or {}

@@ -372,19 +372,3 @@ def model_metrics(conn: Connection) -> list[dict]:
     query = sa.select(models.c.name, models.c.metrics, models.c.trained_at).order_by(models.c.name)
     return _rows(conn.execute(query))
 
-
-def labelled_articles(conn: Connection, kind: str) -> list[dict]:
-    """Each article's latest label of `kind` with the text a classifier trains on."""
-    latest = (sa.select(sa.func.max(annotations.c.id)).where(annotations.c.kind == kind)
-              .group_by(annotations.c.article_id))
-    query = (sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.language,
-                       annotations.c.value, annotations.c.annotator)
-             .select_from(annotations.join(articles, articles.c.id == annotations.c.article_id))
-             .where(annotations.c.id.in_(latest)).order_by(articles.c.id))
-    return _rows(conn.execute(query))
-
-
-def save_model(conn: Connection, name: str, blob: bytes, metrics: dict, trained_at: datetime) -> None:
-    """Store (or replace) a trained model and its cross-validated quality."""
-    from monitor.store.db import upsert
-    upsert(conn, models, [{"name": name, "blob": blob, "metrics": metrics, "trained_at": trained_at}], ["name"])
