@@ -111,8 +111,10 @@ def _prepare_file(job: tuple[Path, IngestOptions]) -> PreparedDocument | FileFai
     try:
         body = _read(path, options.max_bytes)
         headers = {"content-type": CONTENT_TYPES.get(path.suffix.lower(), "application/xml")}
+        # No file:// base: article links must be web URLs, so relative ones resolve against
+        # the feed's own <link> (and xml:base) instead; it also spares feedparser's resolver.
         return prepare_document(feed_ref_for(path, options), body, headers,
-                                fetched_at=fetched_at, base_url=path.resolve().as_uri())
+                                fetched_at=fetched_at, base_url="")
     except FeedError as exc:
         return FileFailure(exc.error_class, str(exc))
 
