@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "monitor.cli.digest",
     "monitor.cli.frames",
     "monitor.cli.dashboard",
+    "monitor.cli.export",
+    "monitor.cli.stories",
 ]
 
 _registered = False

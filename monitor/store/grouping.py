@@ -96,10 +96,11 @@ def delete_stories(conn: Connection, story_ids: Iterable[str]) -> None:
         conn.execute(stories.delete().where(stories.c.id.in_(chunk)))
 
 
-def list_stories(conn: Connection, *, limit: int | None = None, since: datetime | None = None
-                 ) -> list[dict[str, Any]]:
+def list_stories(conn: Connection, *, limit: int | None = None, since: datetime | None = None,
+                 min_articles: int = 1) -> list[dict[str, Any]]:
     """Stories, the most recently active first."""
-    query = sa.select(stories).order_by(stories.c.last_seen.desc(), stories.c.id)
+    query = (sa.select(stories).where(stories.c.article_count >= min_articles)
+             .order_by(stories.c.last_seen.desc(), stories.c.id))
     if since is not None:
         query = query.where(stories.c.last_seen >= since)
     if limit is not None:
