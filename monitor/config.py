@@ -131,7 +131,9 @@ class Analysis(_Strict):
     """Knobs of story and theme grouping."""
 
     story_window_days: int = Field(default=5, ge=1)
-    story_threshold: float = Field(default=0.35, gt=0.0, lt=1.0)
+    # Cosine with a story's centroid needed to join it (0.15: best on the demo corpus
+    # and WikiRef, see BENCHMARKS.md; higher keeps stories tighter).
+    story_threshold: float = Field(default=0.15, gt=0.0, lt=1.0)
     themes: int | None = Field(default=None, ge=2)
 
 

@@ -46,7 +46,7 @@ class StoryParams:
     """Knobs of story grouping; the defaults come from feeds.yaml's `analysis` section."""
 
     window_days: int = 5
-    threshold: float = 0.35
+    threshold: float = 0.15
     entity_weight: float = 0.8    # weight of the entity block against the text block
     lead_tokens: int = 80         # tokens of title + lead used (the lead carries the event)
     bridge_weight: float = 0.8    # how much a cross-language match counts against a same-language one
