@@ -66,6 +66,7 @@ if st.button("Retrain with the labels", key="retrain",
              help="Train the classifiers on every label and show their cross-validated quality."):
     with st.spinner("Training…"):
         outcome = training.retrain(data.engine(url), data.settings(), kind)
+        data.forget_labels()
     if outcome.error:
         st.error(outcome.error)
     else:

@@ -1,0 +1,134 @@
+"""Dashboard speed at 100,000 articles: each page's first render and a rerun, with AppTest.
+
+Targets (issue 9): first render <= 2 s, rerun <= 0.5 s per page. The database is written
+directly through the schema (deterministic, seeded): 100,000 articles over two years in
+three languages and four source groups, 20,000 stories, 15 themes, 11 frame scores per
+relevant article, 40 shifts. "First render" clears Streamlit's data caches, so every
+query runs; "rerun" is the same session run again, as after a click.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--articles 100000] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from monitor.store import open_engine
+from monitor.store.schema import articles, feeds, frame_scores, shifts, stories, theme_events, themes
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "monitor" / "dashboard" / "app.py")
+PAGES = ["overview", "stories", "themes", "framing", "sources", "articles", "annotate"]
+FRAMES = ["surveillance", "creditworthiness", "law", "integrity", "punishment", "technology", "governance",
+          "rights", "myth", "geopolitics", "history"]
+OUTLETS = [(f"outlet-{i:02d}", group, language) for i, (group, language) in enumerate(
+    [("western", "en")] * 20 + [("think-tank", "en")] * 8 + [("chinese-state", "zh")] * 14 + [("russian", "ru")] * 8)]
+WORDS = {"en": "social credit system blacklist court firms data score rating law city pilot".split(),
+         "ru": "социальный рейтинг система суд компании данные закон город".split(),
+         "zh": list("社会信用体系黑名单法院企业数据评分城市试点")}
+END = datetime(2026, 11, 27, tzinfo=timezone.utc)
+
+
+def build(url: str, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(feeds.insert(), [
+            {"name": name, "url": f"https://{name}.example/rss", "config_url": f"https://{name}.example/rss",
+             "outlet": name, "group_name": group, "language": language,
+             "consecutive_failures": 3 if i % 17 == 0 else 0}
+            for i, (name, group, language) in enumerate(OUTLETS)])
+        story_count = count // 5
+        batch, scores = [], []
+        for i in range(count):
+            name, group, language = rng.choice(OUTLETS)
+            published = END - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
+            relevant = rng.random() < 0.8
+            words = rng.choices(WORDS[language], k=8)
+            batch.append({
+                "id": f"a{i:07d}", "url": f"https://{name}.example/{i}", "title": " ".join(words),
+                "summary": " ".join(rng.choices(WORDS[language], k=30)), "published_at": published,
+                "fetched_at": published, "language": language, "outlet": name, "group_name": group,
+                "feed": name, "relevant": relevant, "relevance_score": rng.random(),
+                "relevance_reason": "matched", "tokens": words,
+                "story_id": f"s{rng.randrange(story_count):06d}" if relevant else None,
+                "theme_id": f"t{rng.randrange(15):02d}" if relevant else None,
+                "duplicate_of": f"a{i - 1:07d}" if relevant and i and rng.random() < 0.03 else None})
+            if relevant:
+                scores += [{"article_id": f"a{i:07d}", "frame": frame, "score": rng.random(),
+                            "present": rng.random() < 0.25, "source": "codebook", "evidence": []}
+                           for frame in FRAMES]
+            if len(batch) == 10_000:
+                conn.execute(articles.insert(), batch)
+                conn.execute(frame_scores.insert(), scores)
+                batch, scores = [], []
+        if batch:
+            conn.execute(articles.insert(), batch)
+            conn.execute(frame_scores.insert(), scores)
+        conn.execute(stories.insert(), [
+            {"id": f"s{i:06d}", "headline": f"story {i}", "first_seen": END - timedelta(days=rng.randrange(730)),
+             "last_seen": END, "article_count": 4, "outlets": [], "languages": []} for i in range(story_count)])
+        conn.execute(themes.insert(), [
+            {"id": f"t{i:02d}", "label": f"theme {i}", "terms": ["a", "b"], "headlines": ["h1", "h2", "h3"],
+             "size": count // 20, "born_at": END - timedelta(days=700)} for i in range(15)])
+        conn.execute(theme_events.insert(), [
+            {"at": END - timedelta(days=10 * i), "kind": "birth", "theme_id": f"t{i % 15:02d}", "related": []}
+            for i in range(30)])
+        conn.execute(shifts.insert(), [
+            {"frame": FRAMES[i % 11], "scope_kind": "group", "scope": "western",
+             "period": f"{2025 + (i // 12) % 2}-{i % 12 + 1:02d}", "method": "baseline", "share": 0.4,
+             "baseline_share": 0.25, "effect": 0.15, "n": 300, "evidence": [f"a{j:07d}" for j in range(i, i + 5)],
+             "detected_at": END} for i in range(40)])
+    engine.dispose()
+
+
+def measure(page: str) -> tuple[float, float]:
+    st.cache_data.clear()
+    app = AppTest.from_file(APP, default_timeout=120)
+    if page != "overview":
+        app.switch_page(f"app_pages/{page}.py")
+    started = time.perf_counter()
+    app.run()
+    first = time.perf_counter() - started
+    if app.exception:
+        sys.exit(f"{page}: {app.exception[0].value}")
+    started = time.perf_counter()
+    app.run()
+    return first, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--db", help="database URL to fill (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="bench-dashboard-")
+    url = args.db or f"sqlite:///{folder}/monitor.db"
+    started = time.perf_counter()
+    build(url, args.articles)
+    print(f"built {args.articles} articles in {time.perf_counter() - started:.1f}s ({url.split('@')[-1]})")
+    os.environ["MONITOR_DB_URL"] = url
+    os.environ.pop("MONITOR_CONFIG", None)
+    measure("overview")   # warm-up: imports and the engine, once per server in real use
+    print(f"{'page':<10} {'first s':>8} {'rerun s':>8}   targets: first <= 2.0, rerun <= 0.5")
+    worst = (0.0, 0.0)
+    for page in PAGES:
+        first, rerun = measure(page)
+        worst = (max(worst[0], first), max(worst[1], rerun))
+        print(f"{page:<10} {first:8.2f} {rerun:8.2f}  {'ok' if first <= 2 and rerun <= 0.5 else 'SLOW'}")
+    print(f"worst: first {worst[0]:.2f} s ({worst[0] / 2:.0%} of target), rerun {worst[1]:.2f} s "
+          f"({worst[1] / 0.5:.0%} of target)")
+
+
+if __name__ == "__main__":
+    main()
