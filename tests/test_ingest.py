@@ -198,3 +198,25 @@ def test_cli_ingest_one_feed_name_and_errors(tmp_path, sqlite_url, capsys):
     with open_engine(sqlite_url).connect() as conn:
         assert set(conn.execute(sa.select(feeds.c.name)).scalars()) == {"ingest:archive"}
         assert set(conn.execute(sa.select(articles.c.outlet)).scalars()) == {"Daily"}
+
+
+def _dated(guid: str, text: str, hour: int) -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+            f'<guid>{guid}</guid><title>Draft law</title><link>{guid}</link>'
+            f'<description>{text}</description><pubDate>Fri, 01 Mar 2024 {hour:02d}:00:00 GMT</pubDate>'
+            f'</item></channel></rss>').encode()
+
+
+def test_the_earliest_published_copy_is_the_original_whatever_the_arrival_order(engine):
+    # Two outlets' reposts arrive before the wire story they copy (feeds are fetched
+    # concurrently); when the wire arrives, both become its duplicates.
+    edited = WIRE.replace("on Tuesday", "this week").replace("country.", "country, officials said.")
+    store(engine, "alpha", _dated("https://alpha.example/1", edited, 12))
+    store(engine, "beta", _dated("https://beta.example/1", WIRE, 10))
+    store(engine, "wire", _dated("https://wire.example/1", WIRE, 8))
+    by_url = {r.url: r for r in rows(engine).values()}
+    wire = by_url["https://wire.example/1"]
+    assert wire.duplicate_of is None
+    assert by_url["https://alpha.example/1"].duplicate_of == wire.id
+    assert by_url["https://beta.example/1"].duplicate_of == wire.id
+    assert 0.5 <= by_url["https://alpha.example/1"].duplicate_similarity < 1.0

@@ -185,7 +185,9 @@ class index_guard:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is not None:
-                self.index.remove(self.added)
+                # The transaction rolled back: what the index learned (additions, demoted
+                # originals) may be wrong now, so it reloads from the database next time.
+                self.index.clear()
         finally:
             self.lock.release()
 
@@ -196,6 +198,7 @@ def _store_items(conn: Connection, index: dedup.NearDuplicateIndex, added: list[
     by_url = article_store.ids_by_url(conn, [i.article.url for i in items if i.article.id not in known])
     _load_window(conn, index, [i.article for i in items if i.article.id not in known])
     rows, linked, duplicates = [], [], 0
+    demoted: list[tuple[str, str, float]] = []   # (old original, new original, similarity)
     for item in items:
         article, blob = item.article, item.signature
         same = article.id if article.id in known else by_url.get(article.url)
@@ -203,7 +206,17 @@ def _store_items(conn: Connection, index: dedup.NearDuplicateIndex, added: list[
             linked.append(same)
             continue
         minhash = dedup.signature_from_bytes(blob) if blob else None
-        near = index.find(minhash, article.published_at) if minhash is not None else None
+        near = None
+        if minhash is not None:
+            matches = index.matches(minhash, article.published_at)
+            earlier = [m for m in matches if index.published_of(m.original_id) <= article.published_at]
+            near = earlier[0] if earlier else None
+            if near is None:
+                # The newcomer was published first: it is the original, the stored ones copies.
+                for later in matches:
+                    demoted.append((later.original_id, article.id, later.similarity))
+                    index.remove([later.original_id])
+                    duplicates += 1
         if minhash is not None and near is None:
             index.add(article.id, article.published_at, minhash)
             added.append(article.id)
@@ -216,6 +229,8 @@ def _store_items(conn: Connection, index: dedup.NearDuplicateIndex, added: list[
             by_url[article.url] = article.id   # a second entry with this URL in this document
         known.add(article.id)
     new = article_store.insert_articles(conn, rows)
+    for old, original, similarity in demoted:
+        article_store.demote_to_duplicate(conn, old, original, similarity)
     article_store.link_to_feed(conn, linked + [r["id"] for r in rows], feed_id, fetched_at)
     return new, duplicates
 

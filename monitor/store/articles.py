@@ -65,6 +65,14 @@ def link_to_feed(conn: Connection, article_ids: Iterable[str], feed_id: int, see
     return insert_ignore(conn, article_feeds, rows, ["article_id", "feed_id"])
 
 
+def demote_to_duplicate(conn: Connection, old_id: str, original_id: str, similarity: float) -> None:
+    """An earlier-published near-copy arrived: `old_id` and its copies now point at it."""
+    conn.execute(articles.update().where(articles.c.duplicate_of == old_id)
+                 .values(duplicate_of=original_id))
+    conn.execute(articles.update().where(articles.c.id == old_id)
+                 .values(duplicate_of=original_id, duplicate_similarity=similarity))
+
+
 def original_signatures(conn: Connection, start: datetime, end: datetime
                         ) -> Iterator[tuple[str, datetime, bytes]]:
     """(id, published_at, minhash) of non-duplicate articles published in [start, end]."""
