@@ -89,6 +89,9 @@ def build(url: str, count: int, seed: int = 7) -> None:
              "period": f"{2025 + (i // 12) % 2}-{i % 12 + 1:02d}", "method": "baseline", "share": 0.4,
              "baseline_share": 0.25, "effect": 0.15, "n": 300, "evidence": [f"a{j:07d}" for j in range(i, i + 5)],
              "detected_at": END} for i in range(40)])
+    # Statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would keep them.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 

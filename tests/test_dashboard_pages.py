@@ -222,3 +222,14 @@ def test_retraining_from_labels_shows_the_new_cross_validated_quality(dashboard_
         stored = conn.execute(sa.select(models.c.metrics).where(models.c.name == "relevance")).scalar_one()
     engine.dispose()
     assert stored["examples"] == 12 and stored["cross_validated"]["all"]["n"] == 12
+
+
+def test_with_oidc_configured_nothing_shows_before_login(dashboard_db):
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s",
+                           "client_id": "c", "client_secret": "x",
+                           "server_metadata_url": "https://id.example/.well-known/openid-configuration"}
+    app.run()
+    assert not app.exception
+    assert [b.label for b in app.button] == ["Log in"]
+    assert len(app.metric) == 0 and len(app.dataframe) == 0
