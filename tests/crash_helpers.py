@@ -26,9 +26,7 @@ from xml.sax.saxutils import escape
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.analyze.jobs import relevance as relevance_job
 from monitor.analyze.runner import JOBS, run_analysis
-from monitor.analyze.text import tokenize
 from monitor.config import parse_settings
 from monitor.demo.loader import items_by_outlet, load_outlets
 from monitor.demo.render import render_feed
@@ -55,14 +53,19 @@ def analysis_jobs() -> list[str]:
     return [name for name in JOBS if importlib.util.find_spec(f"monitor.analyze.jobs.{name}")]
 
 
+WARM_UP_ENV = "MONITOR_CRASH_WARM_UP"
+
+
 def _warm_up() -> None:
     """Load what every child needs (imports, jieba's dictionary) once, in the forkserver."""
     for name in analysis_jobs():
         importlib.import_module(f"monitor.analyze.jobs.{name}")
+    from monitor.analyze.text import tokenize
     tokenize("社会信用体系的试点城市", "zh")
 
 
-_warm_up()
+if os.environ.get(WARM_UP_ENV):   # set for the forkserver only; pytest needs none of it
+    _warm_up()
 
 
 # --- corpora ---------------------------------------------------------------------------------
@@ -102,7 +105,7 @@ def _sentence(rng: random.Random, language: str, words: int) -> str:
     return ("" if language == "zh" else " ").join(picked)
 
 
-def generated_docs(seed: int, n_feeds: int = 12, per_feed: int = 8) -> list[FeedDoc]:
+def generated_docs(seed: int, n_feeds: int = 9, per_feed: int = 6) -> list[FeedDoc]:
     """RSS documents in three languages; every third item is also carried by the next feed
     (as syndication does), so one article must end up linked to two feeds."""
     rng = random.Random(seed)
@@ -163,6 +166,7 @@ def ingest_docs(url: str, docs: list[FeedDoc], order_seed: int, progress, ready)
 
 def analyze(url: str, config_text: str, ready, elapsed) -> None:
     """Run every analysis job once; `elapsed` receives the run's duration in seconds."""
+    from monitor.analyze.jobs import relevance as relevance_job   # preloaded by _warm_up
     settings = parse_settings(config_text)
     engine = open_engine(url)
     # Training on the topic's seed labels happens once per database, before anything is
@@ -191,8 +195,8 @@ def forkserver() -> multiprocessing.context.BaseContext:
     ctx.set_forkserver_preload(["pytest", __name__])
     saved = dict(os.environ)
     path = [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]
-    os.environ.update(PYTHONPATH=os.pathsep.join(p for p in path if p),
-                      OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    os.environ.update(PYTHONPATH=os.pathsep.join(p for p in path if p), OPENBLAS_NUM_THREADS="1",
+                      OMP_NUM_THREADS="1", **{WARM_UP_ENV: "1"})
     try:
         multiprocessing.forkserver.ensure_running()
     finally:
