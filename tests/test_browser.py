@@ -85,6 +85,11 @@ def _settle(page, title: str) -> None:
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    # Tables draw on a canvas once their grid is laid out; wait for every one of them.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"
+        ".every(table => table.querySelector('canvas'))", timeout=30_000)
+    page.wait_for_timeout(700)   # let the grids and charts paint before a screenshot
 
 
 @pytest.mark.parametrize("path", list(PAGES))
