@@ -130,15 +130,16 @@ def _article_row(row: tuple) -> dict:
 
 # A feed whose items carry script payloads in the title and summary (escaped once, as a
 # hostile feed would send them): the dashboard must show them as text, never run them.
+# Dated away from the demo's busy last weeks, so they stay out of the README screenshots.
 HOSTILE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Hostile Wire</title><link>https://hostile.example/</link>
 <item><title>&lt;script&gt;window.__xss=1&lt;/script&gt;Social credit system blacklist grows &lt;img src=x onerror="window.__xss=2"&gt;</title>
 <link>https://hostile.example/2026/11/blacklist</link><guid>hostile-1</guid>
-<pubDate>Thu, 26 Nov 2026 09:00:00 GMT</pubDate>
+<pubDate>Mon, 15 Dec 2025 09:00:00 GMT</pubDate>
 <description>&lt;img src=x onerror="window.__xss=3"&gt;&lt;script&gt;window.__xss=4&lt;/script&gt;China's social credit system adds firms to its blacklist.</description></item>
 <item><title>&amp;lt;script&amp;gt;window.__xss=5&amp;lt;/script&amp;gt;Social credit system rules &amp;lt;svg onload="window.__xss=6"&amp;gt;</title>
 <link>javascript:window.__xss=7</link><guid>hostile-2</guid>
-<pubDate>Thu, 26 Nov 2026 10:00:00 GMT</pubDate>
+<pubDate>Mon, 15 Dec 2025 10:00:00 GMT</pubDate>
 <description>&amp;lt;script&amp;gt;window.__xss=8&amp;lt;/script&amp;gt;The social credit system rules are revised.</description></item>
 </channel></rss>"""
 HOSTILE_TITLE = "<script>window.__xss=5</script>Social credit system rules"
@@ -162,7 +163,7 @@ def build_demo_db(directory: Path) -> tuple[Path, str]:
     with engine.begin() as conn:
         feed_id = ensure_feed(conn, ref)
     store_document(engine, feed_id, ref, HOSTILE_FEED, {"content-type": "application/rss+xml"},
-                   fetched_at=datetime(2026, 11, 26, 12, tzinfo=timezone.utc), base_url=ref.url)
+                   fetched_at=datetime(2025, 12, 15, 12, tzinfo=timezone.utc), base_url=ref.url)
     run_analysis(engine, settings)
     engine.dispose()
     return result.config_path, result.db_url
