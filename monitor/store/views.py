@@ -69,16 +69,16 @@ def _rows(result) -> list[dict]:
 # --- filter choices and key numbers ---
 
 def filter_options(conn: Connection) -> dict:
-    """Languages, groups and outlets present in the coverage, and its first and last date."""
-    base = sa.and_(articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
-
-    def distinct(column) -> list[str]:
-        return sorted(v for v in conn.execute(sa.select(column).where(base).distinct()).scalars() if v)
-
-    first, last = conn.execute(sa.select(sa.func.min(articles.c.published_at),
-                                         sa.func.max(articles.c.published_at)).where(base)).one()
-    return {"languages": distinct(articles.c.language), "groups": distinct(articles.c.group_name),
-            "outlets": distinct(articles.c.outlet), "first": first, "last": last}
+    """Languages, groups and outlets present in the coverage, and its first and last date
+    (one pass over the articles)."""
+    rows = conn.execute(
+        sa.select(articles.c.language, articles.c.group_name, articles.c.outlet,
+                  sa.func.min(articles.c.published_at), sa.func.max(articles.c.published_at))
+        .where(articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
+        .group_by(articles.c.language, articles.c.group_name, articles.c.outlet)).all()
+    return {"languages": sorted({r[0] for r in rows if r[0]}), "groups": sorted({r[1] for r in rows if r[1]}),
+            "outlets": sorted({r[2] for r in rows if r[2]}),
+            "first": min((r[3] for r in rows), default=None), "last": max((r[4] for r in rows), default=None)}
 
 
 def key_numbers(conn: Connection, flt: ArticleFilter) -> dict:
