@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -175,6 +176,7 @@ def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams()
     for i, doc in enumerate(docs):
         if doc.story_id is not None:
             clustering.add_member(doc.story_id, i)
+    clustering.prepare_context()
     new = [i for i, doc in enumerate(docs) if doc.story_id is None]
     assigned: dict[str, str] = {}
     for block in _day_blocks(new, docs):
@@ -206,10 +208,11 @@ class _OnlineClustering:
     """Single-pass clustering state: the members and active days of every story.
 
     A document is compared with each open story in two ways, and the better counts:
-    the cosine with the story's centroid, and (scaled by `bridge_weight`) the cosine of
-    its language-independent features with the centroid of the story's members written
-    in *other* languages. Sums and squared norms are kept up to date as documents join,
-    so one day's documents cost one sparse product with the open stories."""
+    the cosine with the centroid of the story's recent members (those within the window
+    of the document's day), and (scaled by `bridge_weight`) the cosine of its
+    language-independent features with the centroid of the story's recent members
+    written in *other* languages. Centroids are sums of member vectors, so a day costs a
+    few sparse products with the open stories' recent members, never all pairs."""
 
     def __init__(self, docs: Sequence[StoryDoc], params: StoryParams):
         self.docs = docs
@@ -219,21 +222,38 @@ class _OnlineClustering:
         self.languages = np.array([doc.language for doc in docs], dtype=object)
         self.days = np.array([_day(doc.published) for doc in docs])
         self.members: dict[str, list[int]] = {}
+        self.member_days: dict[str, list[float]] = {}
         self.first_day: dict[str, float] = {}
         self.last_day: dict[str, float] = {}
+        self.open: set[str] = set()
+        self.pending: list[tuple[float, str]] = []    # context stories not open yet
 
     def add_member(self, story: str, index: int) -> None:
+        """Add a member; members must come in day order (documents are sorted)."""
         day = self.days[index]
         self.members.setdefault(story, []).append(index)
+        self.member_days.setdefault(story, []).append(day)
         self.first_day[story] = min(day, self.first_day.get(story, day))
         self.last_day[story] = max(day, self.last_day.get(story, day))
 
+    def prepare_context(self) -> None:
+        self.pending = sorted((self.first_day[s], s) for s in self.members)
+
     def open_stories(self, day: float) -> list[str]:
-        """Stories active within the window around `day` (a late article may join a story
-        that began after it was published, if only by a few days)."""
+        """Stories with a member within the window around `day`. Days only grow, so a story
+        that closed stays closed; a context story opens once `day` is within the window of
+        its first article (a late article may join a story that began a few days after it)."""
         window = self.params.window_days
-        return [s for s, last in self.last_day.items()
-                if last >= day - window and self.first_day[s] <= day + window]
+        while self.pending and self.pending[0][0] <= day + window:
+            self.open.add(self.pending.pop(0)[1])
+        self.open = {s for s in self.open if self.last_day[s] >= day - window}
+        return sorted(self.open)
+
+    def recent_members(self, story: str, day: float) -> list[int]:
+        window = self.params.window_days
+        days = self.member_days[story]
+        low, high = bisect_left(days, day - window), bisect_right(days, day + window)
+        return self.members[story][low:high]
 
     def place_block(self, block: list[int]) -> list[tuple[int, str]]:
         """Place one day's new documents in time order; return (index, story id) pairs."""
@@ -242,21 +262,9 @@ class _OnlineClustering:
         for k, i in enumerate(block):
             story = state.place(k, self.docs[i].id)
             self.add_member(story, i)
+            self.open.add(story)
             placed.append((i, story))
         return placed
-
-    def centroids(self, story_ids: list[str], matrix: sp.csr_matrix,
-                  language: str | None = None) -> sp.csr_matrix:
-        rows, cols = [], []
-        for row, story in enumerate(story_ids):
-            members = self.members[story]
-            if language is not None:
-                members = [m for m in members if self.languages[m] == language]
-            cols.extend(members)
-            rows.extend([row] * len(members))
-        indicator = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
-                                  shape=(len(story_ids), matrix.shape[0]))
-        return (indicator @ matrix).tocsr()
 
 
 class _BlockState:
@@ -267,31 +275,37 @@ class _BlockState:
         self.story_ids = list(open_ids)
         self.n_open = len(open_ids)
         self.block_languages = owner.languages[block]
-        member_languages = {owner.languages[m] for s in open_ids for m in owner.members[s]}
-        self.all_languages = sorted(set(self.block_languages) | member_languages)
-        x_block, y_block = owner.vectors[block], owner.bridge[block]
-        centroids = owner.centroids(open_ids, owner.vectors)
-        self.to_open = (x_block @ centroids.T).toarray()
-        self.within = (x_block @ x_block.T).toarray()
-        self.norm2 = list(_row_norms2(centroids))
-        # Bridge: per-language centroids, so "members in other languages" is total - own.
-        totals = owner.centroids(open_ids, owner.bridge)
-        self.bridge_total = (y_block @ totals.T).toarray()
+        day = owner.days[block[0]]
+        recent = [owner.recent_members(s, day) for s in open_ids]
+        members = [m for group in recent for m in group]
+        positions = np.repeat(np.arange(len(open_ids)), [len(group) for group in recent]).astype(int)
+        member_languages = owner.languages[members]
+        self.all_languages = sorted(set(self.block_languages) | set(member_languages))
+        x_block, x_members = _on_block_terms(owner.vectors, block, members)
+        y_block, y_members = _on_block_terms(owner.bridge, block, members)
+        self.to_open = _aggregate(x_block, x_members, positions, len(open_ids))
+        self.within = (x_block @ x_block.T.tocsr()).toarray()
+        self.bridge_within = (y_block @ y_block.T.tocsr()).toarray()
+        self.norm2 = list(_row_norms2(_group_sums(owner.vectors[members], positions, len(open_ids))))
         self.bridge_own: dict[str, np.ndarray] = {}
         self.other_norm2: dict[str, list[float]] = {}
+        y_all = owner.bridge[members]
+        totals = _group_sums(y_all, positions, len(open_ids))
+        bridge_all = _aggregate(y_block, y_members, positions, len(open_ids))
         for language in self.all_languages:
-            own = owner.centroids(open_ids, owner.bridge, language)
-            self.bridge_own[language] = (y_block @ own.T).toarray()
+            mine = member_languages == language
+            own = _group_sums(y_all[mine], positions[mine], len(open_ids))
             self.other_norm2[language] = list(_row_norms2(totals - own))
-        self.bridge_within = (y_block @ y_block.T).toarray()
+            self.bridge_own[language] = _aggregate(y_block, y_members[mine], positions[mine], len(open_ids))
+        self.bridge_all = bridge_all
         self.local = np.full(len(block), -1)
 
     def place(self, k: int, doc_id: str) -> str:
         language = self.block_languages[k]
         text_dots = self._text_dots(k)
-        bridge_dots = self._bridge_dots(k, language)
+        bridge_other = self._bridge_dots(k, None) - self._bridge_dots(k, language)
         scores = np.maximum(_cosines(text_dots, self.norm2),
-                            self.params.bridge_weight * _cosines(bridge_dots, self.other_norm2[language]))
+                            self.params.bridge_weight * _cosines(bridge_other, self.other_norm2[language]))
         best = int(np.argmax(scores)) if len(scores) else -1
         if best < 0 or scores[best] < self.params.threshold:
             self.story_ids.append(story_id_for(doc_id))
@@ -310,28 +324,66 @@ class _BlockState:
             dots += np.bincount(self.local[:k], weights=self.within[k, :k], minlength=len(dots))
         return dots
 
-    def _bridge_dots(self, k: int, language: str, story: int | None = None) -> np.ndarray:
-        """Dots of document k's bridge vector with each story's members not in `language`."""
+    def _bridge_dots(self, k: int, language: str | None) -> np.ndarray:
+        """Dots of document k's bridge vector with each story's recent members (only those
+        in `language`, when given)."""
         dots = np.zeros(len(self.story_ids))
-        dots[:self.n_open] = self.bridge_total[k] - self.bridge_own[language][k]
+        dots[:self.n_open] = (self.bridge_all if language is None else self.bridge_own[language])[k]
         if k:
-            other = self.block_languages[:k] != language
-            dots += np.bincount(self.local[:k][other], weights=self.bridge_within[k, :k][other],
+            mask = np.ones(k, dtype=bool) if language is None else self.block_languages[:k] == language
+            dots += np.bincount(self.local[:k][mask], weights=self.bridge_within[k, :k][mask],
                                 minlength=len(dots))
         return dots
 
     def _join(self, k: int, story: int, language: str, text_dot: float) -> None:
         self.norm2[story] += 2 * text_dot + self.within[k, k]
+        bridge_all = self._bridge_dots(k, None)[story]
         for other in self.all_languages:
             if other != language:
-                dot = self._bridge_dots(k, other)[story]
+                dot = bridge_all - self._bridge_dots(k, other)[story]
                 self.other_norm2[other][story] += 2 * dot + self.bridge_within[k, k]
         self.local[k] = story
 
 
+def _group_sums(rows: sp.csr_matrix, groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    indicator = sp.csr_matrix((np.ones(len(groups), dtype=np.float32), (groups, np.arange(len(groups)))),
+                              shape=(n_groups, rows.shape[0]))
+    return (indicator @ rows).tocsr()
+
+
+def _on_block_terms(matrix: sp.csr_matrix, block: list[int], members: list[int]
+                    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The block's rows and the members' rows restricted to the terms the block uses.
+
+    Only those terms can add to a dot product, and the narrow matrices keep sparse
+    products from paying for the whole vocabulary once per day."""
+    rows = matrix[block]
+    terms = np.unique(rows.indices)
+    return _select_terms(rows, terms), _select_terms(matrix[members], terms)
+
+
+def _select_terms(rows: sp.csr_matrix, terms: np.ndarray) -> sp.csr_matrix:
+    position = np.searchsorted(terms, rows.indices)
+    position = np.minimum(position, max(len(terms) - 1, 0))
+    keep = terms[position] == rows.indices if len(terms) else np.zeros(len(rows.indices), dtype=bool)
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return sp.csr_matrix((rows.data[keep], position[keep], kept_before[rows.indptr]),
+                         shape=(rows.shape[0], len(terms)))
+
+
+def _aggregate(block: sp.csr_matrix, members: sp.csr_matrix, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sums of each block row's dot products with the members, grouped: block x groups."""
+    if not len(groups):
+        return np.zeros((block.shape[0], n_groups))
+    indicator = sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)),
+                              shape=(len(groups), n_groups))
+    dots = (members @ block.T.tocsr()).toarray()          # members x block
+    return np.asarray(indicator.T @ dots).T
+
+
 def _cosines(dots: np.ndarray, norm2: list[float]) -> np.ndarray:
-    norms = np.sqrt(np.asarray(norm2))
-    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+    norms = np.sqrt(np.maximum(np.asarray(norm2, dtype=np.float64), 0.0))
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 1e-12)
 
 
 def summarize(docs: Sequence[StoryDoc], story_of: Mapping[str, str],

@@ -1,0 +1,108 @@
+"""Scale of `monitor analyze`: a full run over N synthetic articles, then an incremental run
+after M new ones. Each run happens in a fresh child process so its peak RSS is its own.
+
+    .venv/bin/python benchmarks/bench_analyze_scale.py --articles 100000 --new 1000
+    .venv/bin/python benchmarks/bench_analyze_scale.py --untimed relevance --jobs stories,themes
+
+Targets (issue 7): full run <= 60 s and <= 2 GB peak; incremental <= 10% of the full run.
+Articles come from benchmarks/datagen.py and are inserted directly (ingest is measured by
+bench_ingest.py); the topic is the starter feeds.yaml's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.datagen import generate_articles, insert_articles  # noqa: E402
+from monitor.cli.setup import starter_config  # noqa: E402
+from monitor.store import open_engine  # noqa: E402
+
+
+def child(config: Path, db_url: str, full: bool, jobs: list[str]) -> None:
+    """Run the analysis jobs once; print their timings and this process's peak RSS as JSON."""
+    import importlib
+
+    from monitor.config import load_settings
+
+    steps: dict[str, float] = {}
+    results: dict[str, dict] = {}
+    settings = load_settings(config)
+    engine = open_engine(db_url)
+    started = time.perf_counter()
+    for name in jobs:
+        begun = time.perf_counter()
+        results[name] = importlib.import_module(f"monitor.analyze.jobs.{name}").run(engine, settings, full=full)
+        steps[name] = round(time.perf_counter() - begun, 2)
+    total = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": round(total, 2), "steps": steps, "peak_mb": round(peak_mb),
+                      "counts": {k: {n: v for n, v in c.items() if not isinstance(v, (dict, list))}
+                                 for k, c in results.items()}}))
+
+
+def run_child(config: Path, db_url: str, full: bool, jobs: list[str]) -> dict:
+    command = [sys.executable, "-W", "ignore", __file__, "--child", "full" if full else "incremental",
+               "--config", str(config), "--db", db_url, "--jobs", ",".join(jobs)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=1_000)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--db", help="database URL (default: a SQLite file in a temporary folder)")
+    parser.add_argument("--config")
+    parser.add_argument("--jobs", default="relevance,stories,themes,framing",
+                        help="analysis jobs to time, in runner order (default: all)")
+    parser.add_argument("--untimed", default="",
+                        help="jobs run once before timing (e.g. relevance, when timing stories,themes)")
+    parser.add_argument("--child", choices=["full", "incremental"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    jobs = [j for j in args.jobs.split(",") if j]
+    untimed = [j for j in args.untimed.split(",") if j]
+    if args.child:
+        child(Path(args.config), args.db, args.child == "full", jobs)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "feeds.yaml"
+        config.write_text(starter_config(), encoding="utf-8")
+        db_url = args.db or f"sqlite:///{folder}/monitor.db"
+        engine = open_engine(db_url)
+        rows = generate_articles(args.articles, feeds=args.feeds, seed=0)
+        started = time.perf_counter()
+        insert_articles(engine, rows)
+        print(f"{args.articles} articles inserted in {time.perf_counter() - started:.1f}s")
+        if untimed:
+            run_child(config, db_url, True, untimed)
+        full = run_child(config, db_url, True, jobs)
+        print(f"full run:        {full['seconds']:6.1f}s  peak {full['peak_mb']} MB  {full['steps']}")
+        print(f"                 {full['counts']}")
+        last = max(row["published_at"] for row in rows)
+        new_rows = generate_articles(args.new, feeds=args.feeds, seed=1, start=last - timedelta(days=2), days=7)
+        insert_articles(engine, new_rows)
+        if untimed:
+            run_child(config, db_url, False, untimed)
+        incremental = run_child(config, db_url, False, jobs)
+        print(f"incremental run: {incremental['seconds']:6.1f}s  peak {incremental['peak_mb']} MB  "
+              f"{incremental['steps']}")
+        print(f"                 {incremental['counts']}")
+        print(f"incremental / full = {incremental['seconds'] / full['seconds']:.3f}")
+        grouping = {k: full["steps"].get(k, 0) for k in ("stories", "themes")}
+        print(f"stories + themes in the full run: {sum(grouping.values()):.1f}s {grouping}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Stories on WikiRef220 (5 event clusters + 35 noise articles), through ingest and analyze.
+
+    .venv/bin/python -W ignore benchmarks/bench_wikiref_stories.py
+
+The 220 articles are written as one local RSS file (title; the body as description; one
+publication date for all, since the set has none), ingested with `monitor.ingest.files`
+and grouped by the relevance and stories jobs with a topic that keeps every article.
+Score: B-cubed F1, each noise article its own gold cluster; a near-duplicate article counts
+in its original's story. Baseline in the same run: average-linkage agglomerative
+clustering on TF-IDF of the same tokens, at its best distance threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sklearn.cluster import AgglomerativeClustering  # noqa: E402
+
+from benchmarks.feedfile import write_rss  # noqa: E402
+from monitor.analyze.jobs import relevance, stories  # noqa: E402
+from monitor.analyze.text import make_vectorizer, tokenize  # noqa: E402
+from monitor.config import parse_settings  # noqa: E402
+from monitor.ingest.files import IngestOptions, ingest_paths  # noqa: E402
+from monitor.store import open_engine  # noqa: E402
+from monitor.store.schema import articles  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "wikiref220_event_clusters"
+WHEN = datetime(2016, 1, 15, 12, 0, tzinfo=timezone.utc)
+
+
+def bcubed_f1(predicted: dict[str, str], gold: dict[str, str]) -> float:
+    """B-cubed F1; gold labels starting with "noise" count as one cluster per article."""
+    gold = {i: (i if g.startswith("noise") else g) for i, g in gold.items()}
+    by_pred: dict[str, set] = {}
+    by_gold: dict[str, set] = {}
+    for i in gold:
+        by_pred.setdefault(predicted[i], set()).add(i)
+        by_gold.setdefault(gold[i], set()).add(i)
+    precision = np.mean([len(by_pred[predicted[i]] & by_gold[gold[i]]) / len(by_pred[predicted[i]]) for i in gold])
+    recall = np.mean([len(by_pred[predicted[i]] & by_gold[gold[i]]) / len(by_gold[gold[i]]) for i in gold])
+    return float(2 * precision * recall / (precision + recall))
+
+
+def load() -> list[dict]:
+    with open(DATA / "labels.tsv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    items = []
+    for row in rows:
+        text = (DATA / row["path"]).read_bytes().decode("cp1252", errors="replace")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        key = hashlib.sha1(row["path"].encode()).hexdigest()[:16]
+        items.append({"url": f"https://wikiref.example/{key}", "title": lines[0],
+                      "body": "\n\n".join(lines[1:]), "published": WHEN, "label": row["label"]})
+    return items
+
+
+def baseline(items: list[dict]) -> float:
+    docs = [tokenize(f"{i['title']}\n{i['body']}", "en") for i in items]
+    matrix = make_vectorizer().fit_transform(docs).toarray()
+    gold = {str(n): i["label"] for n, i in enumerate(items)}
+    best = 0.0
+    for threshold in np.arange(0.50, 1.0, 0.02):
+        labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                         distance_threshold=threshold).fit_predict(matrix)
+        best = max(best, bcubed_f1({str(n): str(l) for n, l in enumerate(labels)}, gold))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--thresholds", default="0.1,0.15,0.2,0.25,0.35",
+                        help="story_threshold values to report (the first run uses feeds.yaml's default)")
+    args = parser.parse_args()
+    items = load()
+    gold_by_url = {i["url"]: i["label"] for i in items}
+    with tempfile.TemporaryDirectory() as folder:
+        feed = write_rss(Path(folder) / "wikiref.xml", "WikiRef220", items)
+        engine = open_engine(f"sqlite:///{folder}/monitor.db")
+        report = ingest_paths(engine, [feed], IngestOptions(outlet="wikiref", language="en"))
+        settings = parse_settings("topic: {name: WikiRef220}\n")
+        relevance.run(engine, settings, full=True)
+        print(f"ingested {report.new_articles} articles ({report.duplicates} near-duplicates)")
+        print(f"default settings (story_threshold {settings.analysis.story_threshold}):")
+        for n, threshold in enumerate([settings.analysis.story_threshold] +
+                                      [float(t) for t in args.thresholds.split(",")]):
+            tuned = parse_settings(f"topic: {{name: WikiRef220}}\nanalysis: {{story_threshold: {threshold}}}\n")
+            counts = stories.run(engine, tuned, full=True)
+            predicted = _stories_by_url(engine)
+            score = bcubed_f1({u: predicted[u] for u in gold_by_url}, gold_by_url)
+            print(f"  story_threshold {threshold:<5} B-cubed F1 {score:.3f}  ({counts['stories']} stories)")
+            if n == 0:
+                print("sweep:")
+    print(f"baseline (average-linkage agglomerative, best threshold): B-cubed F1 {baseline(items):.3f}")
+
+
+def _stories_by_url(engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(articles.c.id, articles.c.url, articles.c.story_id,
+                                      articles.c.duplicate_of)).all()
+    story_of = {r.id: r.story_id for r in rows}
+    return {r.url: story_of.get(r.duplicate_of) if r.duplicate_of else r.story_id for r in rows}
+
+
+if __name__ == "__main__":
+    main()
