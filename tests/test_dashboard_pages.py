@@ -240,3 +240,15 @@ def test_every_page_works_on_a_new_empty_database(dashboard_db, tmp_path, monkey
     monkeypatch.setenv("MONITOR_DB_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     app = open_page(page)   # asserts no exception
     assert len(app.info) >= 1   # says there is nothing yet rather than showing empty charts
+
+
+def test_pages_read_postgresql_too(dashboard_db, pg_url, monkeypatch):
+    build_dashboard_db(pg_url)
+    monkeypatch.setenv("MONITOR_DB_URL", pg_url)
+    shown = {m.label: (m.value, m.delta) for m in open_page().metric}
+    assert shown["Articles"] == ("5", "+150%") and shown["New stories"] == ("2", "+100%")
+    found = table(open_page("articles", q="социальный"), "relevance_score", "story_id")
+    assert found["id"].tolist() == ["c2"]   # ILIKE folds Cyrillic case on PostgreSQL
+    shares = table(open_page("framing"), "carried", "scored")
+    november = shares[(shares["frame"] == "law") & (shares["period"] == "2026-11-01")]
+    assert november[["carried", "scored"]].values.tolist() == [[4, 7]]
