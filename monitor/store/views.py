@@ -41,7 +41,8 @@ class ArticleFilter:
 
 
 def _coverage(flt: ArticleFilter, *, relevant: bool = True) -> list:
-    """WHERE clauses for (relevant,) non-duplicate articles inside the filter."""
+    """WHERE clauses for the original (non-duplicate) articles inside the filter, relevant
+    ones only unless `relevant` is False."""
     clauses = [articles.c.duplicate_of.is_(None)]
     if relevant:
         clauses.append(articles.c.relevant.is_(True))
