@@ -164,6 +164,43 @@ def ingest_docs(url: str, docs: list[FeedDoc], order_seed: int, progress, ready)
     engine.dispose()
 
 
+def ingest_folder(url: str, folder: str) -> None:
+    """`monitor ingest --workers 2 FOLDER`, as a library call."""
+    from monitor.ingest.files import IngestOptions, ingest_paths
+    # As in `monitor ingest` on Linux: pool workers forked from this process (a forkserver
+    # child inherits "forkserver" as its start method).
+    multiprocessing.set_start_method("fork", force=True)
+    engine = open_engine(url)
+    ingest_paths(engine, [Path(folder)], IngestOptions(workers=2))
+    engine.dispose()
+
+
+def child_pids(pid: int) -> set[int]:
+    """Running (not zombie) processes whose parent is `pid`, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue   # exited meanwhile
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pids: set[int]) -> set[int]:
+    """Those of `pids` still running (not exited, not zombies)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
 def analyze(url: str, config_text: str, ready, elapsed) -> None:
     """Run every analysis job once; `elapsed` receives the run's duration in seconds."""
     from monitor.analyze.jobs import relevance as relevance_job   # preloaded by _warm_up

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 import time
 from collections import Counter
@@ -86,6 +87,26 @@ def test_ingest_killed_at_random_points_loses_and_doubles_nothing(ctx, db_url, s
     assert len(links) == len(set(links)) and set(links) == expected
     feeds_per_article = Counter(article_id for article_id, _feed in links)
     assert max(feeds_per_article.values()) == 2   # items syndicated to a second feed: two links
+
+
+def test_ingest_workers_exit_when_ingest_is_killed(ctx, sqlite_url, tmp_path):
+    """`monitor ingest --workers N` parses in a process pool: killed with SIGKILL, it must
+    not leave its workers behind, waiting forever for work."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    for i, doc in enumerate(ch.generated_docs(seed=7, n_feeds=40, per_feed=20)):
+        (folder / f"feed{i:02d}.xml").write_bytes(doc.body)
+    process = ctx.Process(target=ch.ingest_folder, args=(sqlite_url, str(folder)))
+    process.start()
+    _wait_for(lambda: len(ch.child_pids(process.pid)) >= 2 or not process.is_alive(), "the pool")
+    workers = ch.child_pids(process.pid)
+    assert ch.kill(process) and len(workers) == 2
+    try:
+        _wait_for(lambda: not ch.running(workers), "the orphaned workers to exit", timeout=10)
+    finally:
+        for pid in ch.running(workers):
+            os.kill(pid, signal.SIGKILL)
+    assert ch.ingest_problems(open_engine(sqlite_url)) == []
 
 
 # --- analysis --------------------------------------------------------------------------------
