@@ -2,16 +2,27 @@
 
 Terms and text go through the same normalisation (monitor.analyze.text: stems for en/ru,
 jieba words for zh), so a term matches inflected forms and multi-word terms match as
-phrases. A term right after a negation ("not a surveillance tool", "并非监控") does not
-count; it is kept in the evidence marked "not …" so a reader sees why. Scores are
-length-normalised: a long article needs more matches than a short one to score as high.
+phrases. How much a match counts:
+
+* a phrase (two or more tokens, or a Chinese term of three or more characters) is specific
+  and counts 1; a single word ("data", "law", 数据) is ambiguous and counts SINGLE_WORD_WEIGHT;
+* a match in the title counts TITLE_WEIGHT times: the headline states the dominant frame;
+* a match inside short quotation marks ('Orwellian', «антиутопия») counts SCARE_QUOTE_WEIGHT:
+  scare quotes report or distance a label rather than use it;
+* a match right after a negation ("not a surveillance tool", "并非监控") does not count; it is
+  kept in the evidence marked "not …" so a reader sees why;
+* repeats of one term decay (REPEAT_DECAY), and the total is length-normalised.
+
+A frame is present when its score reaches `min_score` and it is among the article's main
+frames: at least RELATIVE_TO_TOP of the strongest frame's weight, and at most MAX_FRAMES of
+them. An article mentioning "data" once in a story about blacklists is not a technology story.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from monitor.analyze.codebook import Codebook
@@ -25,16 +36,52 @@ _NEGATION = re.compile(
     r"|(?<![\w])(?:не|нет|ни|никогда|без)(?![\w])"
     r"|并非|绝非|不是|并不|没有|从未|不存在|不会|并无",
     re.IGNORECASE)
-NEGATION_SCOPE = 4            # tokens after a cue that it negates
+# Quoted spans: guillemets, curly, straight and CJK quotes; a straight single quote only
+# when it is not an apostrophe inside a word ("China's").
+_QUOTE = re.compile(r"«([^»]*)»|“([^”]*)”|„([^“”]*)[“”]|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』"
+                    r"|‘([^’]*)’|(?<!\w)'([^']*)'(?!\w)")
 _CLAUSE = re.compile(r"[.!?;:。！？；：\n]+|,\s*(?:but|however|но|однако)\b|，")
-REFERENCE_LENGTH = 60          # tokens; at or below this length no length penalty applies
-REPEAT_DECAY = 0.5             # the 2nd match of a term counts 0.5, the 3rd 0.25, ...
+NEGATION_SCOPE = 4            # tokens after a cue that it negates
+SCARE_QUOTE_TOKENS = 4        # quotes this short are scare quotes; longer ones are reported speech
+REFERENCE_LENGTH = 60         # tokens; at or below this length no length penalty applies
+REPEAT_DECAY = 0.5            # the 2nd match of a term counts 0.5, the 3rd 0.25, ...
+SINGLE_WORD_WEIGHT = 0.5
+TITLE_WEIGHT = 2.0
+SCARE_QUOTE_WEIGHT = 0.5
+RELATIVE_TO_TOP = 0.3
+MAX_FRAMES = 3
+SPECIFIC_CJK_CHARS = 3        # a Chinese term this long is as specific as a phrase
+
+
+@dataclass(frozen=True)
+class Term:
+    stems: tuple[str, ...]
+    text: str
+    weight: float
 
 
 @dataclass(frozen=True)
 class CompiledFrame:
     id: str
-    phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]   # language -> (stems, term)
+    terms: dict[str, tuple[Term, ...]]   # language -> terms
+
+
+@dataclass(frozen=True)
+class AnnotatedTokens:
+    """Tokens of a text with, per position, how much a match there counts (0 when negated)."""
+
+    tokens: list[str]
+    negated: set[int]
+    factor: list[float]
+
+
+def term_weight(stems: tuple[str, ...], text: str) -> float:
+    """1 for a phrase or a long Chinese term, SINGLE_WORD_WEIGHT for one ambiguous word."""
+    if len(stems) > 1:
+        return 1.0
+    if re.fullmatch(r"[\u3400-\u9fff]+", text.strip()) and len(text.strip()) >= SPECIFIC_CJK_CHARS:
+        return 1.0
+    return SINGLE_WORD_WEIGHT
 
 
 def compile_codebook(codebook: Codebook) -> list[CompiledFrame]:
@@ -42,68 +89,126 @@ def compile_codebook(codebook: Codebook) -> list[CompiledFrame]:
     add_zh_words(t for f in codebook.frames for t in f.terms.get("zh", ()))
     compiled = []
     for frame in codebook.frames:
-        phrases = {}
-        for language, terms in frame.terms.items():
-            stems = [(stem_phrase(term, language), term) for term in terms]
-            phrases[language] = tuple((s, t) for s, t in stems if s)
-        compiled.append(CompiledFrame(frame.id, phrases))
+        terms = {}
+        for language, texts in frame.terms.items():
+            stemmed = [(stem_phrase(text, language), text) for text in texts]
+            terms[language] = tuple(Term(s, t, term_weight(s, t)) for s, t in stemmed if s)
+        compiled.append(CompiledFrame(frame.id, terms))
     return compiled
 
 
-def negated_tokens(text: str, language: str) -> tuple[list[str], set[int]]:
-    """Tokens of `text` and the positions that fall in a negation's scope.
+def _negation_pieces(text: str, quoted: bool) -> Iterator[tuple[str, bool, bool]]:
+    """(piece, quoted, follows a negation cue) for the pieces between negation cues."""
+    for index, piece in enumerate(_NEGATION.split(text)):
+        yield piece, quoted, index > 0
 
-    Each clause is cut at its negation cues; the first tokens after a cue are negated.
+
+def _pieces(clause: str) -> Iterator[tuple[str, bool, bool]]:
+    position = 0
+    for match in _QUOTE.finditer(clause):
+        yield from _negation_pieces(clause[position:match.start()], False)
+        inner = next(group for group in match.groups() if group is not None)
+        yield from _negation_pieces(inner, True)
+        position = match.end()
+    yield from _negation_pieces(clause[position:], False)
+
+
+def annotate(text: str, language: str, *, weight: float = 1.0) -> AnnotatedTokens:
+    """Tokens of `text`, the positions a negation covers, and each position's match factor.
+
+    A negation cue covers the next NEGATION_SCOPE tokens of its clause, across quotes.
     """
     tokens: list[str] = []
     negated: set[int] = set()
+    factor: list[float] = []
     for clause in _CLAUSE.split(text):
-        pieces = _NEGATION.split(clause)
-        for index, piece in enumerate(pieces):
+        remaining = 0
+        for piece, quoted, after_cue in _pieces(clause):
+            if after_cue:
+                remaining = NEGATION_SCOPE
             piece_tokens = tokenize(piece, language)
-            if index > 0:
-                negated.update(range(len(tokens), len(tokens) + min(NEGATION_SCOPE, len(piece_tokens))))
-            tokens.extend(piece_tokens)
-    return tokens, negated
+            scare = quoted and len(piece_tokens) <= SCARE_QUOTE_TOKENS
+            for token in piece_tokens:
+                if remaining > 0:
+                    negated.add(len(tokens))
+                    remaining -= 1
+                tokens.append(token)
+                factor.append(weight * (SCARE_QUOTE_WEIGHT if scare else 1.0))
+    return AnnotatedTokens(tokens, negated, factor)
 
 
-def _term_weight(hits: int) -> float:
-    return sum(REPEAT_DECAY ** i for i in range(hits))
+def negated_tokens(text: str, language: str) -> tuple[list[str], set[int]]:
+    """Tokens of `text` and the positions that fall in a negation's scope."""
+    annotated = annotate(text, language)
+    return annotated.tokens, annotated.negated
 
 
-def score_tokens(tokens: Sequence[str], negated: set[int], frames: list[CompiledFrame],
-                 language: str, *, article_id: str = "", min_score: float = 0.2) -> list[FrameScore]:
-    """One FrameScore per frame: 1 - exp(-weighted matches / length factor), in 0..1.
+def _decayed(values: list[float]) -> float:
+    """Repeats of one term decay: the strongest match counts fully, the next half, ..."""
+    return sum(v * REPEAT_DECAY ** i for i, v in enumerate(sorted(values, reverse=True)))
+
+
+def frame_weight(parts: Sequence[AnnotatedTokens], frame: CompiledFrame,
+                 language: str) -> tuple[float, list[str]]:
+    """Summed weight of a frame's matches over the parts (title, body) and its evidence.
 
     Terms of every language are tried (a Chinese quote in an English article still counts),
     the article's own language first.
     """
-    length_factor = math.sqrt(max(1.0, len(tokens) / REFERENCE_LENGTH))
-    scores = []
+    weight, evidence = 0.0, []
+    seen: set[tuple[str, ...]] = set()
+    for lang in sorted(frame.terms, key=lambda lang: lang != language):
+        for term in frame.terms[lang]:
+            if term.stems in seen:
+                continue
+            seen.add(term.stems)
+            kept, negated = [], False
+            for part in parts:
+                for start in phrase_positions(part.tokens, term.stems):
+                    if start in part.negated:
+                        negated = True
+                    else:
+                        kept.append(part.factor[start])
+            if kept:
+                weight += term.weight * _decayed(kept)
+                evidence.append(term.text)
+            elif negated:
+                evidence.append(f"not {term.text}")
+    return weight, evidence
+
+
+def main_frames(weights: dict[str, float], scores: dict[str, float], min_score: float) -> set[str]:
+    """Frames present: score >= min_score, close enough to the strongest, at most MAX_FRAMES."""
+    top = max(weights.values(), default=0.0)
+    ranked = sorted((f for f in weights if scores[f] >= min_score and weights[f] >= RELATIVE_TO_TOP * top),
+                    key=lambda f: -weights[f])
+    return set(ranked[:MAX_FRAMES])
+
+
+def score_parts(parts: Sequence[AnnotatedTokens], frames: list[CompiledFrame], language: str, *,
+                article_id: str = "", min_score: float = 0.2) -> list[FrameScore]:
+    """One FrameScore per frame: 1 - exp(-weight / length factor), in 0..1."""
+    length = sum(len(p.tokens) for p in parts)
+    length_factor = math.sqrt(max(1.0, length / REFERENCE_LENGTH))
+    weights, evidence = {}, {}
     for frame in frames:
-        weight, evidence = 0.0, []
-        seen: set[tuple[str, ...]] = set()
-        for lang in sorted(frame.phrases, key=lambda lang: lang != language):
-            for stems, term in frame.phrases[lang]:
-                if stems in seen:
-                    continue
-                seen.add(stems)
-                starts = phrase_positions(tokens, stems)
-                kept = [s for s in starts if s not in negated]
-                if kept:
-                    weight += _term_weight(len(kept))
-                    evidence.append(term)
-                elif starts:
-                    evidence.append(f"not {term}")
-        score = 1.0 - math.exp(-weight / length_factor)
-        scores.append(FrameScore(article_id=article_id, frame=frame.id, score=round(score, 4),
-                                 present=score >= min_score, source="codebook",
-                                 evidence=tuple(evidence)))
-    return scores
+        weights[frame.id], evidence[frame.id] = frame_weight(parts, frame, language)
+    scores = {f: 1.0 - math.exp(-w / length_factor) for f, w in weights.items()}
+    present = main_frames(weights, scores, min_score)
+    return [FrameScore(article_id=article_id, frame=f.id, score=round(scores[f.id], 4),
+                       present=f.id in present, source="codebook", evidence=tuple(evidence[f.id]))
+            for f in frames]
+
+
+def score_article(title: str, body: str, language: str, frames: list[CompiledFrame], *,
+                  article_id: str = "", min_score: float = 0.2) -> list[FrameScore]:
+    """Score an article's title (matches count TITLE_WEIGHT times) and body."""
+    parts = [annotate(title or "", language, weight=TITLE_WEIGHT), annotate(body or "", language)]
+    return score_parts(parts, frames, language, article_id=article_id, min_score=min_score)
 
 
 def score_text(text: str, language: str, frames: list[CompiledFrame], *, article_id: str = "",
                min_score: float = 0.2) -> list[FrameScore]:
-    """Score a title + text against compiled frames."""
-    tokens, negated = negated_tokens(text, language)
-    return score_tokens(tokens, negated, frames, language, article_id=article_id, min_score=min_score)
+    """Score one text without a title."""
+    return score_parts([annotate(text, language)], frames, language, article_id=article_id,
+                       min_score=min_score)

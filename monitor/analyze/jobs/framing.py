@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.analyze.codebook import Codebook, codebook_for
 from monitor.analyze.frame_model import FrameClassifier
-from monitor.analyze.framing import compile_codebook, score_text
+from monitor.analyze.framing import compile_codebook, score_article
 from monitor.analyze.shifts import detect_shifts
 from monitor.config import Settings
 from monitor.models import FrameScore
@@ -26,6 +26,10 @@ def model_name(codebook: Codebook) -> str:
 
 def article_text(row) -> str:
     return "\n".join(part for part in (row.title, row.fulltext or row.summary) if part)
+
+
+def article_body(row) -> str:
+    return row.fulltext or row.summary or ""
 
 
 def _with_model(scores: list[FrameScore], model: FrameClassifier, probs, language: str) -> list[FrameScore]:
@@ -46,7 +50,8 @@ def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifie
     probs = model.predict_proba(texts, [r.language for r in rows]) if model and rows else None
     scores: list[FrameScore] = []
     for i, (row, text) in enumerate(zip(rows, texts)):
-        found = score_text(text, row.language, compiled, article_id=row.id, min_score=min_score)
+        found = score_article(row.title or "", article_body(row), row.language, compiled,
+                              article_id=row.id, min_score=min_score)
         scores += _with_model(found, model, probs[i], row.language) if model else found
     return scores
 
