@@ -87,3 +87,29 @@ def test_scores_are_length_normalised(social_credit):
     filler = " The delegation discussed the weather, the harvest and the schedule of the meeting." * 20
     assert _scores(short, "en", social_credit)["surveillance"].score > \
         _scores(short + filler, "en", social_credit)["surveillance"].score > 0
+
+
+def test_title_matches_count_double_and_single_words_less_than_phrases(social_credit):
+    from monitor.analyze.framing import score_article
+    body = "Officials met on Tuesday."
+    in_title = {s.frame: s for s in score_article("Mass surveillance grows", body, "en", social_credit)}
+    in_body = {s.frame: s for s in score_article("News", "Mass surveillance grows. " + body, "en", social_credit)}
+    assert in_title["surveillance"].score > in_body["surveillance"].score > 0
+    phrase = _scores("They spoke of mass surveillance.", "en", social_credit)["surveillance"].score
+    word = _scores("They spoke of spying.", "en", social_credit)["surveillance"].score
+    assert phrase > word > 0
+
+
+def test_scare_quotes_weigh_less_than_plain_use(social_credit):
+    quoted = _scores("Critics call the plan 'Orwellian'.", "en", social_credit)["surveillance"].score
+    plain = _scores("Critics call the plan Orwellian.", "en", social_credit)["surveillance"].score
+    assert 0 < quoted < plain
+
+
+def test_a_passing_mention_is_not_a_frame(social_credit):
+    text = ("Courts added 2 million people to the blacklist of dishonest judgment debtors; joint "
+            "punishment bars them from flights and train tickets. The list uses court data.")
+    scores = _scores(text, "en", social_credit)
+    assert scores["punishment"].present
+    assert scores["technology"].score > 0 and not scores["technology"].present
+    assert sum(s.present for s in scores.values()) <= 3

@@ -10,7 +10,10 @@ per period, per scope):
   "surveillance framing fell from 2020 on" that a one-period test misses.
 
 Each shift carries its effect (share minus baseline share), a Newcombe 95% interval of that
-difference, the p-value, and the articles that drive it.
+difference, the p-value, and the articles that drive it. A shift needs at least
+`min_frame_articles` articles carrying the frame on its high side, so two articles cannot
+make one. Shifts are ranked by the interval's bound nearest zero (the smallest change the
+data support), so a large but uncertain jump in a thin month ranks below a solid lasting one.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class ShiftOptions:
     alpha: float = 0.05
     min_effect: float = 0.1       # absolute change of share worth reporting
     min_segment: int = 2          # periods on each side of a change point
+    min_frame_articles: int = 5   # articles carrying the frame on the higher side of a shift
 
 
 def count_table(data: pd.DataFrame, scope_kind: str) -> pd.DataFrame:
@@ -68,6 +72,28 @@ def evidence_articles(rows: pd.DataFrame, frame: str, rising: bool) -> tuple[str
         others = rows[rows["article_id"].isin(lacking) & (rows["frame"] != frame)]
         picked = others.groupby("article_id")["score"].max().sort_values(ascending=False).index
     return tuple(str(a) for a in list(dict.fromkeys(picked))[:EVIDENCE_ARTICLES])
+
+
+def supported(k1: int, n1: int, k0: int, n0: int, options: ShiftOptions) -> bool:
+    """Large enough to report: |effect| >= min_effect, and enough articles carry the frame."""
+    return (abs(k1 / n1 - k0 / n0) >= options.min_effect
+            and max(k1, k0) >= options.min_frame_articles)
+
+
+def strength(shift: Shift) -> float:
+    """The interval bound nearest zero: the smallest change consistent with the data."""
+    return shift.ci_low if shift.effect > 0 else -shift.ci_high
+
+
+def early_evidence(rows: pd.DataFrame, periods: list[str], frame: str, rising: bool) -> tuple[str, ...]:
+    """Evidence of a lasting change: from its first periods, taking later ones of the same
+    segment only until EVIDENCE_ARTICLES are found (sparse series have thin first months)."""
+    evidence: tuple[str, ...] = ()
+    for end in range(1, len(periods) + 1):
+        evidence = evidence_articles(rows[rows["period"].isin(periods[:end])], frame, rising)
+        if len(evidence) >= EVIDENCE_ARTICLES:
+            break
+    return evidence
 
 
 def _scoped(data: pd.DataFrame, scope_kind: str, scope: str) -> pd.DataFrame:
@@ -141,7 +167,7 @@ def baseline_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOptions) 
     adjusted = false_discovery_control([c["p"] for c in found])
     shifts = []
     for c, q in zip(found, adjusted):
-        if q < options.alpha and abs(c["effect"]) >= options.min_effect:
+        if q < options.alpha and supported(c["k"], c["n"], c["k0"], c["n0"], options):
             rows = _scoped(data, scope_kind, c["scope"])
             evidence = evidence_articles(rows[rows["period"] == c["period"]], c["frame"], c["effect"] > 0)
             shifts.append(_shift(scope_kind, c["scope"], c["frame"], c["period"], "baseline",
@@ -160,12 +186,11 @@ def changepoint_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOption
         bounds = [0] + [i for i, _ in points] + [len(series)]
         for j, (i, p) in enumerate(points):
             before, after = slice(bounds[j], i), slice(i, bounds[j + 2])
-            periods = set(series["period"].iloc[i:min(i + 3, bounds[j + 2])])
             rows = _scoped(data, scope_kind, scope)
             k1, n1, k0, n0 = int(k[after].sum()), int(n[after].sum()), int(k[before].sum()), int(n[before].sum())
-            if abs(k1 / n1 - k0 / n0) < options.min_effect:
+            if not supported(k1, n1, k0, n0, options):
                 continue   # neighbouring change points can leave a segment pair too close to report
-            evidence = evidence_articles(rows[rows["period"].isin(periods)], frame, k1 / n1 > k0 / n0)
+            evidence = early_evidence(rows, list(series["period"].iloc[after]), frame, k1 / n1 > k0 / n0)
             shifts.append(_shift(scope_kind, scope, frame, series.at[i, "period"], "changepoint",
                                  k1, n1, k0, n0, p, evidence))
     return shifts
@@ -173,7 +198,7 @@ def changepoint_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOption
 
 def detect_shifts(observations: pd.DataFrame, *, period: str = "month",
                   scopes: tuple[str, ...] = SCOPES, options: ShiftOptions | None = None) -> list[Shift]:
-    """All significant shifts of every frame in every scope, both methods, largest effect first."""
+    """All significant shifts of every frame in every scope, both methods, strongest first."""
     options = options or ShiftOptions()
     if observations.empty:
         return []
@@ -182,4 +207,4 @@ def detect_shifts(observations: pd.DataFrame, *, period: str = "month",
     for scope_kind in scopes:
         shifts += baseline_shifts(data, scope_kind, options)
         shifts += changepoint_shifts(data, scope_kind, options)
-    return sorted(shifts, key=lambda s: -abs(s.effect))
+    return sorted(shifts, key=lambda s: -strength(s))

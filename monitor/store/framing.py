@@ -79,8 +79,9 @@ def replace_shifts(conn: Connection, found: Iterable[Shift]) -> int:
 
 def list_shifts(conn: Connection, *, limit: int | None = None, scope_kind: str | None = None,
                 frame: str | None = None) -> list[dict]:
-    """Stored shifts, largest absolute effect first."""
-    query = sa.select(shifts).order_by(sa.func.abs(shifts.c.effect).desc(), shifts.c.id)
+    """Stored shifts, strongest first: by the interval bound nearest zero (analyze.shifts.strength)."""
+    strength = sa.case((shifts.c.effect > 0, shifts.c.ci_low), else_=-shifts.c.ci_high)
+    query = sa.select(shifts).order_by(strength.desc(), shifts.c.id)
     if scope_kind:
         query = query.where(shifts.c.scope_kind == scope_kind)
     if frame:
