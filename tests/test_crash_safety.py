@@ -66,16 +66,18 @@ def test_ingest_killed_at_random_points_loses_and_doubles_nothing(ctx, db_url, s
     docs = _ingest_corpus(seed)
     expected = ch.expected_links(docs)
     engine = open_engine(db_url)
-    killed = 0
-    for trial in range(TRIALS):
+    kills = 0
+    for attempt in range(3 * TRIALS):
         target = rng.randrange(len(docs))
         process, progress = _ingest_child(ctx, db_url, docs, rng.randrange(2**32))
         _wait_for(lambda: progress.value >= target or not process.is_alive(), "the child's progress")
         time.sleep(rng.uniform(0, 0.03))   # land inside a document, not only between two
-        killed += ch.kill(process)
+        kills += ch.kill(process)
         problems = ch.ingest_problems(engine)
-        assert problems == [], f"trial {trial} (seed {seed}): {problems}"
-    assert killed >= TRIALS - 2, f"only {killed} of {TRIALS} children were killed while running"
+        assert problems == [], f"attempt {attempt} (seed {seed}): {problems}"
+        if kills == TRIALS:
+            break
+    assert kills == TRIALS, f"only {kills} ingests were killed while running (seed {seed})"
 
     process, _ = _ingest_child(ctx, db_url, docs, rng.randrange(2**32))
     ch.finish(process)
@@ -142,22 +144,28 @@ def test_analysis_killed_at_random_points_ends_as_a_clean_run(ctx, db_url, seed)
     assert len(clean.story_sizes) >= 10 and len(clean.theme_groups) >= 2 and len(clean.frames) >= 20
     duration = elapsed.value
 
-    killed = 0
-    for trial in range(TRIALS):
-        # Each trial interrupts a first analysis of the same articles at a random moment.
+    kills = 0
+    for attempt in range(3 * TRIALS):
+        # Each attempt interrupts a first analysis of the same articles at a random moment.
         ch.forget_analysis(engine)
         process, ready, _ = _analysis_child(ctx, db_url)
         _wait_for(lambda: ready.is_set() or not process.is_alive(), "the child to open the database")
         time.sleep(rng.uniform(0, duration))
-        killed += ch.kill(process)
+        killed = ch.kill(process)
         problems = ch.half_written(ch.analysis_snapshot(engine), clean)
-        assert problems == [], f"trial {trial} (seed {seed}): {problems[:10]}"
-        if trial % 3 == 2:   # three of the ten trials also re-run to completion
+        assert problems == [], f"attempt {attempt} (seed {seed}): {problems[:10]}"
+        if not killed:
+            duration *= 0.8   # the run beat the kill (a quieter machine): aim earlier
+            continue
+        kills += 1
+        if kills % 3 == 0:   # three of the ten kills are followed by a run to completion
             process, _, _ = _analysis_child(ctx, db_url)
             ch.finish(process)
             after = ch.analysis_snapshot(engine)
-            assert after == clean, f"trial {trial} (seed {seed}): {_difference(after, clean)}"
-    assert killed >= TRIALS // 2, f"only {killed} of {TRIALS} children were killed while running"
+            assert after == clean, f"attempt {attempt} (seed {seed}): {_difference(after, clean)}"
+        if kills == TRIALS:
+            break
+    assert kills == TRIALS, f"only {kills} analyses were killed while running (seed {seed})"
 
 
 def _difference(after: ch.AnalysisSnapshot, clean: ch.AnalysisSnapshot) -> list[str]:
