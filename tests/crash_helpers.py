@@ -341,17 +341,20 @@ def analysis_snapshot(engine: Engine) -> AnalysisSnapshot:
         for r in conn.execute(sa.select(frame_scores)):
             frames.setdefault(r.article_id, set()).add((r.frame, bool(r.present), round(r.score, 4)))
         shifts = conn.execute(sa.select(sa.func.count()).select_from(metadata.tables["shifts"])).scalar_one()
-    score = lambda v: None if v is None else round(v, 6)   # noqa: E731
     sizes = {s.id: (s.article_count, members.pop(s.id, 0)) for s in story_rows}
     sizes.update({story: (0, n) for story, n in members.items()})   # members of no story row
     return AnalysisSnapshot(
-        relevance={r.id: (r.relevant, score(r.relevance_score), r.tokens is not None) for r in rows},
+        relevance={r.id: (r.relevant, _rounded(r.relevance_score), r.tokens is not None) for r in rows},
         story_of={r.id: r.story_id for r in rows},
         story_sizes=sizes,
         theme_groups=_groups((r.id, r.theme_id) for r in rows),
         themeless=frozenset(r.id for r in rows if r.theme_id is not None and r.theme_id not in active),
         frames={k: frozenset(v) for k, v in frames.items()},
         shifts=shifts)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _groups(pairs) -> frozenset:
