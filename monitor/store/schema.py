@@ -188,6 +188,28 @@ frame_scores = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False, default=list),   # matched terms
 )
 
+# Per-day counts behind the dashboard's frame shares (derived data, rebuilt by the framing
+# job after each run): relevant original articles per day (UTC) x group x language x outlet
+# that carry each frame, and that were scored at all (the shares' denominator).
+frame_day_counts = sa.Table(
+    "frame_day_counts", metadata,
+    sa.Column("day", sa.String(10), primary_key=True),   # YYYY-MM-DD
+    sa.Column("group_name", sa.String(100), primary_key=True),
+    sa.Column("language", sa.String(8), primary_key=True),
+    sa.Column("outlet", sa.String(200), primary_key=True),
+    sa.Column("frame", sa.String(100), primary_key=True),
+    sa.Column("articles", sa.Integer, nullable=False),
+)
+
+scored_day_counts = sa.Table(
+    "scored_day_counts", metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("group_name", sa.String(100), primary_key=True),
+    sa.Column("language", sa.String(8), primary_key=True),
+    sa.Column("outlet", sa.String(200), primary_key=True),
+    sa.Column("articles", sa.Integer, nullable=False),
+)
+
 shifts = sa.Table(
     "shifts", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

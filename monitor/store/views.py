@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from monitor.store import frame_counts
 from monitor.store.schema import (annotations, articles, feeds, frame_scores, models, shifts,
                                   stories, theme_events, themes)
 
@@ -56,11 +57,11 @@ def _coverage(flt: ArticleFilter, *, relevant: bool = True) -> list:
     return clauses
 
 
-def _day(conn: Connection, column) -> sa.ColumnElement:
-    """The UTC calendar day of a timestamp as 'YYYY-MM-DD', computed by the database."""
-    if conn.dialect.name == "postgresql":
-        return sa.func.to_char(column, "YYYY-MM-DD")
-    return sa.func.substr(column, 1, 10)   # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'
+_day = frame_counts.utc_day
+
+
+def _facets(flt: ArticleFilter) -> dict[str, tuple[str, ...]]:
+    return {"group_name": flt.groups, "language": flt.languages, "outlet": flt.outlets}
 
 
 def _rows(result) -> list[dict]:
@@ -212,6 +213,8 @@ SCOPE_COLUMNS = {"group": articles.c.group_name, "language": articles.c.language
 
 def daily_frame_counts(conn: Connection, flt: ArticleFilter, scope_kind: str | None = None) -> list[dict]:
     """Articles carrying each frame per day (and per group/language/outlet when asked)."""
+    if frame_counts.can_answer(conn, flt.start, flt.end):
+        return frame_counts.frame_counts(conn, flt.start, flt.end, _facets(flt), _scope_column(scope_kind))
     day = _day(conn, articles.c.published_at).label("day")
     scope = _scope(scope_kind)
     query = (sa.select(day, scope, frame_scores.c.frame, sa.func.count().label("articles"))
@@ -223,12 +226,18 @@ def daily_frame_counts(conn: Connection, flt: ArticleFilter, scope_kind: str | N
 
 def daily_scored_counts(conn: Connection, flt: ArticleFilter, scope_kind: str | None = None) -> list[dict]:
     """Articles that were frame-scored per day (and scope): the denominator of frame shares."""
+    if frame_counts.can_answer(conn, flt.start, flt.end):
+        return frame_counts.scored_counts(conn, flt.start, flt.end, _facets(flt), _scope_column(scope_kind))
     day = _day(conn, articles.c.published_at).label("day")
     scope = _scope(scope_kind)
     scored = sa.exists().where(frame_scores.c.article_id == articles.c.id)
     query = (sa.select(day, scope, sa.func.count().label("articles"))
              .where(*_coverage(flt), scored).group_by(day, scope))
     return _rows(conn.execute(query))
+
+
+def _scope_column(scope_kind: str | None) -> str | None:
+    return None if scope_kind is None else SCOPE_COLUMNS[scope_kind].name
 
 
 def _scope(scope_kind: str | None):
@@ -278,6 +287,9 @@ def outlet_volume(conn: Connection, flt: ArticleFilter) -> list[dict]:
 
 def outlet_frame_counts(conn: Connection, flt: ArticleFilter) -> list[dict]:
     """Per outlet and frame: articles of the window carrying the frame."""
+    if frame_counts.can_answer(conn, flt.start, flt.end):
+        rows = frame_counts.frame_counts(conn, flt.start, flt.end, _facets(flt), "outlet", by_day=False)
+        return [{"outlet": row["scope"], "frame": row["frame"], "articles": row["articles"]} for row in rows]
     query = (sa.select(articles.c.outlet, frame_scores.c.frame, sa.func.count().label("articles"))
              .select_from(frame_scores.join(articles, articles.c.id == frame_scores.c.article_id))
              .where(*_coverage(flt), frame_scores.c.present.is_(True))

@@ -16,6 +16,7 @@ from monitor.analyze.shifts import detect_shifts
 from monitor.config import Settings
 from monitor.models import FrameScore
 from monitor.store import framing as store
+from monitor.store.frame_counts import refresh_frame_counts
 
 BATCH = 500
 
@@ -77,5 +78,6 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         observations = store.frame_observations(conn, codebook.ids)
         found = detect_shifts(observations, period=settings.frames.period)
         saved = store.replace_shifts(conn, found)
+        refresh_frame_counts(conn)   # the dashboard's per-day aggregate
     return {"scored": scored, "removed": removed, "shifts": saved,
             "source": "model" if model else "codebook", "codebook": codebook.name}
