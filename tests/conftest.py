@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,26 @@ def db_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    first: object          # monitor.demo.run.DemoResult of the first run
+    second: object         # ... of a second run in the same folder
+    config_path: Path
+    db_url: str
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory) -> DemoSite:
+    """`monitor demo` run twice in one folder (the second must reuse the first's work), then a
+    hostile feed ingested and analysed. Shared by the demo and browser tests: the real
+    pipeline on the bundled corpus takes a while, so it runs once per session."""
+    from dashboard_fixtures import add_hostile_feed
+    from monitor.demo.run import run_demo
+
+    directory = tmp_path_factory.mktemp("demo")
+    first = run_demo(directory, echo=lambda line: None)
+    second = run_demo(directory, echo=lambda line: None)
+    add_hostile_feed(first.config_path, first.db_url)
+    return DemoSite(first, second, first.config_path, first.db_url)

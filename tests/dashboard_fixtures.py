@@ -145,19 +145,17 @@ HOSTILE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 HOSTILE_TITLE = "<script>window.__xss=5</script>Social credit system rules"
 
 
-def build_demo_db(directory: Path) -> tuple[Path, str]:
-    """Run the real demo (serve, fetch, analyse) into `directory`, then ingest the hostile
-    feed and analyse again; return the demo's feeds.yaml and database URL."""
+def add_hostile_feed(config_path: Path, db_url: str) -> None:
+    """Ingest a feed whose titles and summaries carry script payloads into a demo database,
+    and analyse it, as a hostile publisher would make the dashboard show it."""
     from monitor.analyze.runner import run_analysis
     from monitor.config import load_settings
-    from monitor.demo.run import run_demo
     from monitor.ingest.pipeline import store_document
     from monitor.models import FeedRef
     from monitor.store.feeds import ensure_feed
 
-    result = run_demo(directory, echo=lambda _line: None)
-    settings = load_settings(result.config_path)
-    engine = open_engine(result.db_url)
+    settings = load_settings(config_path)
+    engine = open_engine(db_url)
     ref = FeedRef(name="hostile-wire", url="https://hostile.example/rss", outlet="Hostile Wire",
                   group="western", language="en")
     with engine.begin() as conn:
@@ -166,4 +164,3 @@ def build_demo_db(directory: Path) -> tuple[Path, str]:
                    fetched_at=datetime(2025, 12, 15, 12, tzinfo=timezone.utc), base_url=ref.url)
     run_analysis(engine, settings)
     engine.dispose()
-    return result.config_path, result.db_url

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_fixtures import HOSTILE_TITLE, build_demo_db
+from dashboard_fixtures import HOSTILE_TITLE
 from monitor.dashboard.launch import start_dashboard, stop_dashboard, wait_until_ready
 
 pytestmark = pytest.mark.browser
@@ -46,13 +46,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory):
+def dashboard_url(demo_site, tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium package (.ci/run does)")
-    folder = tmp_path_factory.mktemp("demo")
-    config_path, db_url = build_demo_db(folder)
+    folder = tmp_path_factory.mktemp("dashboard")
     port = _free_port()
-    process = start_dashboard(config_path, db_url, port, log=folder / "streamlit.log")
+    process = start_dashboard(demo_site.config_path, demo_site.db_url, port, log=folder / "streamlit.log")
     try:
         yield wait_until_ready(process, port)
     finally:
