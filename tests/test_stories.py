@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from monitor.analyze import stories as stories_module
 from monitor.analyze.jobs import stories as stories_job
 from monitor.analyze.stories import Glossary, StoryParams, assign_stories, story_doc, story_id_for, summarize
 from monitor.analyze.text import tokenize
@@ -60,9 +61,32 @@ def test_one_event_from_several_outlets_is_one_story():
 def test_the_glossary_and_numbers_bring_chinese_coverage_into_the_story():
     with_glossary = assign_stories(_docs(DRAFT_LAW))
     assert with_glossary["a4"] == with_glossary["a1"]
-    # Without the language-independent bridge the Chinese article shares no word with the rest.
-    without = assign_stories(_docs(DRAFT_LAW, glossary=NO_GLOSSARY), StoryParams(bridge_weight=0.0))
+    # Without concepts, names, numbers and the bridge the Chinese article shares nothing.
+    without = assign_stories(_docs(DRAFT_LAW, glossary=NO_GLOSSARY),
+                             StoryParams(bridge_weight=0.0, entity_weight=0.0))
     assert without["a4"] != without["a1"]
+
+
+def test_chunked_similarities_give_the_same_stories(monkeypatch):
+    """Documents are compared in chunks; chunk boundaries must not change any placement."""
+    late = _docs(DRAFT_LAW[2:], shift=timedelta(days=3))
+    docs = _docs([*DRAFT_LAW[:2], OTHER]) + late
+    whole = assign_stories(docs)
+    monkeypatch.setattr(stories_module, "_CHUNK", 2)
+    assert assign_stories(docs) == whole
+    assert len(set(whole.values())) == 2
+
+
+def test_unrelated_events_on_the_same_days_stay_apart():
+    """Interleaved coverage of two events: each article joins its own event's story."""
+    params = StoryParams(threshold=0.2, entity_weight=0.0)
+    items = [("c1", 0, "en", "A", "Rongcheng points volunteering blood donation", "Rongcheng points."),
+             ("c2", 1, "en", "B", "Blacklist court debtors flights trains banned", "Court blacklist."),
+             ("c3", 2, "en", "C", "Blacklist court debtors flights trains", "Debtors banned."),
+             ("c4", 3, "en", "D", "Rongcheng points volunteering", "Rongcheng blood donation points.")]
+    story_of = assign_stories(_docs(items, glossary=NO_GLOSSARY), params)
+    assert story_of["c2"] == story_of["c3"] != story_of["c1"]
+    assert story_of["c4"] == story_of["c1"]
 
 
 def test_articles_beyond_the_window_start_a_new_story():
@@ -188,7 +212,7 @@ def test_wikiref_sample_beats_the_baseline(shared_data):
     root = shared_data / "wikiref220_event_clusters"
     with open(root / "labels.tsv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))[::3]
-    params = StoryParams(threshold=0.1, lead_tokens=300)
+    params = StoryParams()   # the defaults: 80 lead tokens, threshold 0.05
     docs, gold = [], {}
     for row in rows:
         lines = [line.strip() for line in (root / row["path"]).read_bytes()

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +46,7 @@ class StoryParams:
     """Knobs of story grouping; the defaults come from feeds.yaml's `analysis` section."""
 
     window_days: int = 5
-    threshold: float = 0.15
+    threshold: float = 0.05    # mean member cosine to join (see config.Analysis)
     entity_weight: float = 0.8    # weight of the entity block against the text block
     lead_tokens: int = 80         # tokens of title + lead used (the lead carries the event)
     bridge_weight: float = 0.8    # how much a cross-language match counts against a same-language one
@@ -158,7 +157,7 @@ def doc_vectors(docs: Sequence[StoryDoc], params: StoryParams) -> sp.csr_matrix:
 def bridge_vectors(docs: Sequence[StoryDoc]) -> sp.csr_matrix:
     """L2-normalised rows of the features that do not depend on the language: glossary
     concepts, numbers and names. They carry a story from one language into another."""
-    values = [tuple(t for t in doc.terms if t.startswith("c:")) + doc.entities for doc in docs]
+    values = [[t for t in doc.terms if t[:2] == "c:"] + list(doc.entities) for doc in docs]
     if not any(values):
         return sp.csr_matrix((len(docs), 1), dtype=np.float32)
     matrix = make_vectorizer(min_df=1, max_df=1.0).fit_transform(values)
@@ -173,217 +172,95 @@ def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams()
     order = sorted(range(len(docs)), key=lambda i: (docs[i].published, docs[i].id))
     docs = [docs[i] for i in order]
     clustering = _OnlineClustering(docs, params)
-    for i, doc in enumerate(docs):
-        if doc.story_id is not None:
-            clustering.add_member(doc.story_id, i)
-    clustering.prepare_context()
     new = [i for i, doc in enumerate(docs) if doc.story_id is None]
     assigned: dict[str, str] = {}
-    for block in _day_blocks(new, docs):
-        for i, story in clustering.place_block(block):
+    for start in range(0, len(new), _CHUNK):
+        for i, story in clustering.place_chunk(new[start:start + _CHUNK]):
             assigned[docs[i].id] = story
     return assigned
+
+
+_CHUNK = 1000   # new documents whose similarities are computed in one sparse product
 
 
 def _day(when: datetime) -> float:
     return when.timestamp() / SECONDS_PER_DAY
 
 
-def _day_blocks(indexes: list[int], docs: Sequence[StoryDoc]) -> Iterable[list[int]]:
-    block: list[int] = []
-    for i in indexes:
-        if block and int(_day(docs[i].published)) != int(_day(docs[block[0]].published)):
-            yield block
-            block = []
-        block.append(i)
-    if block:
-        yield block
-
-
-def _row_norms2(matrix: sp.csr_matrix) -> np.ndarray:
-    return np.asarray(matrix.multiply(matrix).sum(axis=1), dtype=np.float64).ravel()
-
-
 class _OnlineClustering:
-    """Single-pass clustering state: the members and active days of every story.
+    """Single-pass average-linkage clustering in time order.
 
-    A document is compared with each open story in two ways, and the better counts:
-    the cosine with the centroid of the story's recent members (those within the window
-    of the document's day), and (scaled by `bridge_weight`) the cosine of its
-    language-independent features with the centroid of the story's recent members
-    written in *other* languages. Centroids are sums of member vectors, so a day costs a
-    few sparse products with the open stories' recent members, never all pairs."""
+    A document's score for a story is the mean similarity with the story's members
+    published within the window of the document (before or after it): average linkage,
+    which neither drifts like a centroid nor lets one close member pull in a whole topic.
+    The similarity of two documents is the cosine of their vectors, or, across languages,
+    the larger of that and `bridge_weight` times the cosine of their language-independent
+    features (concepts, names, numbers).
+
+    Similarities come from one sparse product per chunk of new documents against every
+    document within the window of the chunk, so the work grows with the number of
+    documents, not days, and no per-story state needs rebuilding."""
 
     def __init__(self, docs: Sequence[StoryDoc], params: StoryParams):
         self.docs = docs
         self.params = params
         self.vectors = doc_vectors(docs, params)
         self.bridge = bridge_vectors(docs)
-        self.languages = np.array([doc.language for doc in docs], dtype=object)
+        codes: dict[str, int] = {}
+        self.languages = np.array([codes.setdefault(doc.language, len(codes)) for doc in docs])
         self.days = np.array([_day(doc.published) for doc in docs])
-        self.members: dict[str, list[int]] = {}
-        self.member_days: dict[str, list[float]] = {}
-        self.first_day: dict[str, float] = {}
-        self.last_day: dict[str, float] = {}
-        self.open: set[str] = set()
-        self.pending: list[tuple[float, str]] = []    # context stories not open yet
+        self.story_ids: list[str] = []
+        index: dict[str, int] = {}
+        for doc in docs:
+            if doc.story_id is not None and doc.story_id not in index:
+                index[doc.story_id] = len(self.story_ids)
+                self.story_ids.append(doc.story_id)
+        self.story_of = np.array([index[doc.story_id] if doc.story_id is not None else -1
+                                  for doc in docs], dtype=np.int64)
 
-    def add_member(self, story: str, index: int) -> None:
-        """Add a member; members must come in day order (documents are sorted)."""
-        day = self.days[index]
-        self.members.setdefault(story, []).append(index)
-        self.member_days.setdefault(story, []).append(day)
-        self.first_day[story] = min(day, self.first_day.get(story, day))
-        self.last_day[story] = max(day, self.last_day.get(story, day))
-
-    def prepare_context(self) -> None:
-        self.pending = sorted((self.first_day[s], s) for s in self.members)
-
-    def open_stories(self, day: float) -> list[str]:
-        """Stories with a member within the window around `day`. Days only grow, so a story
-        that closed stays closed; a context story opens once `day` is within the window of
-        its first article (a late article may join a story that began a few days after it)."""
+    def place_chunk(self, chunk: list[int]) -> list[tuple[int, str]]:
+        """Place a chunk of new documents (in time order); return (index, story id) pairs."""
         window = self.params.window_days
-        while self.pending and self.pending[0][0] <= day + window:
-            self.open.add(self.pending.pop(0)[1])
-        self.open = {s for s in self.open if self.last_day[s] >= day - window}
-        return sorted(self.open)
-
-    def recent_members(self, story: str, day: float) -> list[int]:
-        window = self.params.window_days
-        days = self.member_days[story]
-        low, high = bisect_left(days, day - window), bisect_right(days, day + window)
-        return self.members[story][low:high]
-
-    def place_block(self, block: list[int]) -> list[tuple[int, str]]:
-        """Place one day's new documents in time order; return (index, story id) pairs."""
-        state = _BlockState(self, block, self.open_stories(self.days[block[0]]))
+        low = int(np.searchsorted(self.days, self.days[chunk[0]] - window, side="left"))
+        high = int(np.searchsorted(self.days, self.days[chunk[-1]] + window, side="right"))
+        sims = self._similarities(chunk, low, high)
+        span_days = self.days[low:high]
         placed: list[tuple[int, str]] = []
-        for k, i in enumerate(block):
-            story = state.place(k, self.docs[i].id)
-            self.add_member(story, i)
-            self.open.add(story)
-            placed.append((i, story))
+        for row, i in enumerate(chunk):
+            a = int(np.searchsorted(span_days, self.days[i] - window, side="left"))
+            b = int(np.searchsorted(span_days, self.days[i] + window, side="right"))
+            story = self._best_story(sims[row, a:b], self.story_of[low + a:low + b])
+            if story < 0:
+                story = len(self.story_ids)
+                self.story_ids.append(story_id_for(self.docs[i].id))
+            self.story_of[i] = story
+            placed.append((i, self.story_ids[story]))
         return placed
 
+    def _similarities(self, chunk: list[int], low: int, high: int) -> np.ndarray:
+        """Pairwise similarities of the chunk's documents with documents low..high."""
+        sims = (self.vectors[chunk] @ self.vectors[low:high].T).toarray()
+        if self.params.bridge_weight > 0:
+            cross = self.languages[chunk][:, None] != self.languages[low:high][None, :]
+            if cross.any():
+                bridged = (self.bridge[chunk] @ self.bridge[low:high].T).toarray()
+                bridged *= self.params.bridge_weight
+                np.maximum(sims, np.where(cross, bridged, 0.0), out=sims)
+        return sims
 
-class _BlockState:
-    """Similarities of one day's documents with the open stories and with each other."""
-
-    def __init__(self, owner: _OnlineClustering, block: list[int], open_ids: list[str]):
-        self.params = owner.params
-        self.story_ids = list(open_ids)
-        self.n_open = len(open_ids)
-        self.block_languages = owner.languages[block]
-        day = owner.days[block[0]]
-        recent = [owner.recent_members(s, day) for s in open_ids]
-        members = [m for group in recent for m in group]
-        positions = np.repeat(np.arange(len(open_ids)), [len(group) for group in recent]).astype(int)
-        member_languages = owner.languages[members]
-        self.all_languages = sorted(set(self.block_languages) | set(member_languages))
-        x_block, x_members = _on_block_terms(owner.vectors, block, members)
-        y_block, y_members = _on_block_terms(owner.bridge, block, members)
-        self.to_open = _aggregate(x_block, x_members, positions, len(open_ids))
-        self.within = (x_block @ x_block.T.tocsr()).toarray()
-        self.bridge_within = (y_block @ y_block.T.tocsr()).toarray()
-        self.norm2 = list(_row_norms2(_group_sums(owner.vectors[members], positions, len(open_ids))))
-        self.bridge_own: dict[str, np.ndarray] = {}
-        self.other_norm2: dict[str, list[float]] = {}
-        y_all = owner.bridge[members]
-        totals = _group_sums(y_all, positions, len(open_ids))
-        bridge_all = _aggregate(y_block, y_members, positions, len(open_ids))
-        for language in self.all_languages:
-            mine = member_languages == language
-            own = _group_sums(y_all[mine], positions[mine], len(open_ids))
-            self.other_norm2[language] = list(_row_norms2(totals - own))
-            self.bridge_own[language] = _aggregate(y_block, y_members[mine], positions[mine], len(open_ids))
-        self.bridge_all = bridge_all
-        self.local = np.full(len(block), -1)
-
-    def place(self, k: int, doc_id: str) -> str:
-        language = self.block_languages[k]
-        text_dots = self._text_dots(k)
-        bridge_other = self._bridge_dots(k, None) - self._bridge_dots(k, language)
-        scores = np.maximum(_cosines(text_dots, self.norm2),
-                            self.params.bridge_weight * _cosines(bridge_other, self.other_norm2[language]))
-        best = int(np.argmax(scores)) if len(scores) else -1
-        if best < 0 or scores[best] < self.params.threshold:
-            self.story_ids.append(story_id_for(doc_id))
-            self.norm2.append(0.0)
-            for norms in self.other_norm2.values():
-                norms.append(0.0)
-            best = len(self.story_ids) - 1
-            text_dots = np.append(text_dots, 0.0)
-        self._join(k, best, language, text_dots[best])
-        return self.story_ids[best]
-
-    def _text_dots(self, k: int) -> np.ndarray:
-        dots = np.zeros(len(self.story_ids))
-        dots[:self.n_open] = self.to_open[k]
-        if k:
-            dots += np.bincount(self.local[:k], weights=self.within[k, :k], minlength=len(dots))
-        return dots
-
-    def _bridge_dots(self, k: int, language: str | None) -> np.ndarray:
-        """Dots of document k's bridge vector with each story's recent members (only those
-        in `language`, when given)."""
-        dots = np.zeros(len(self.story_ids))
-        dots[:self.n_open] = (self.bridge_all if language is None else self.bridge_own[language])[k]
-        if k:
-            mask = np.ones(k, dtype=bool) if language is None else self.block_languages[:k] == language
-            dots += np.bincount(self.local[:k][mask], weights=self.bridge_within[k, :k][mask],
-                                minlength=len(dots))
-        return dots
-
-    def _join(self, k: int, story: int, language: str, text_dot: float) -> None:
-        self.norm2[story] += 2 * text_dot + self.within[k, k]
-        bridge_all = self._bridge_dots(k, None)[story]
-        for other in self.all_languages:
-            if other != language:
-                dot = bridge_all - self._bridge_dots(k, other)[story]
-                self.other_norm2[other][story] += 2 * dot + self.bridge_within[k, k]
-        self.local[k] = story
-
-
-def _group_sums(rows: sp.csr_matrix, groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
-    indicator = sp.csr_matrix((np.ones(len(groups), dtype=np.float32), (groups, np.arange(len(groups)))),
-                              shape=(n_groups, rows.shape[0]))
-    return (indicator @ rows).tocsr()
-
-
-def _on_block_terms(matrix: sp.csr_matrix, block: list[int], members: list[int]
-                    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """The block's rows and the members' rows restricted to the terms the block uses.
-
-    Only those terms can add to a dot product, and the narrow matrices keep sparse
-    products from paying for the whole vocabulary once per day."""
-    rows = matrix[block]
-    terms = np.unique(rows.indices)
-    return _select_terms(rows, terms), _select_terms(matrix[members], terms)
-
-
-def _select_terms(rows: sp.csr_matrix, terms: np.ndarray) -> sp.csr_matrix:
-    position = np.searchsorted(terms, rows.indices)
-    position = np.minimum(position, max(len(terms) - 1, 0))
-    keep = terms[position] == rows.indices if len(terms) else np.zeros(len(rows.indices), dtype=bool)
-    kept_before = np.concatenate([[0], np.cumsum(keep)])
-    return sp.csr_matrix((rows.data[keep], position[keep], kept_before[rows.indptr]),
-                         shape=(rows.shape[0], len(terms)))
-
-
-def _aggregate(block: sp.csr_matrix, members: sp.csr_matrix, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sums of each block row's dot products with the members, grouped: block x groups."""
-    if not len(groups):
-        return np.zeros((block.shape[0], n_groups))
-    indicator = sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)),
-                              shape=(len(groups), n_groups))
-    dots = (members @ block.T.tocsr()).toarray()          # members x block
-    return np.asarray(indicator.T @ dots).T
-
-
-def _cosines(dots: np.ndarray, norm2: list[float]) -> np.ndarray:
-    norms = np.sqrt(np.maximum(np.asarray(norm2, dtype=np.float64), 0.0))
-    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 1e-12)
+    def _best_story(self, sims: np.ndarray, stories: np.ndarray) -> int:
+        """The story with the highest mean similarity, if it reaches the threshold; else -1."""
+        placed = stories >= 0
+        if not placed.any():
+            return -1
+        # Story numbers near one date are close together, so offsets keep bincount small.
+        members = stories[placed]
+        base = int(members.min())
+        counts = np.bincount(members - base)
+        sums = np.bincount(members - base, weights=sims[placed])
+        means = np.divide(sums, counts, out=np.full(len(sums), -np.inf), where=counts > 0)
+        best = int(np.argmax(means))
+        return base + best if means[best] >= self.params.threshold else -1
 
 
 def summarize(docs: Sequence[StoryDoc], story_of: Mapping[str, str],
