@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from monitor.dashboard import safe, shape
+from monitor.dashboard import safe, shape, words
 
 
 @pytest.mark.parametrize("text", [
@@ -79,3 +79,13 @@ def test_by_period_sums_days_into_weeks():
     weekly = shape.by_period(rows, "week", ["group"])
     assert weekly["articles"].tolist() == [3, 4]
     assert weekly["period"].tolist() == [datetime(2026, 11, 23), datetime(2026, 11, 30)]
+
+
+def test_stems_read_as_the_words_that_produced_them():
+    texts = [("Companies say the company law binds companies", "en"),
+             ("Социальный рейтинг: китайская система и социальные сети", "ru"),
+             ("社会信用体系", "zh")]
+    forms = words.surface_forms(["compani", "социальн", "китайск", "law", "信用", "absent"], texts)
+    assert forms == {"compani": "companies", "социальн": "социальный", "китайск": "китайская", "law": "law"}
+    assert words.readable_label("compani · социальн · 信用", forms) == "companies · социальный · 信用"
+    assert words.readable("social compani", forms) == "social companies"

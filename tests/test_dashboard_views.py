@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard_fixtures import build_dashboard_db
 from monitor.dashboard import shape
-from monitor.store import open_engine, views
+from monitor.store import frame_counts, open_engine, views
+from monitor.store.schema import articles, frame_day_counts, frame_scores, scored_day_counts
 from monitor.store.views import ArticleFilter
 
 WEEK = ArticleFilter(start=datetime(2026, 11, 20, tzinfo=timezone.utc),
@@ -98,3 +100,65 @@ def test_annotations_record_the_annotator(conn):
     assert "a7" not in [r["id"] for r in queue] and "a6" not in [r["id"] for r in queue]
     with pytest.raises(ValueError):
         views.add_annotation(conn, "a1", "mood", {}, "x")
+
+
+# --- the per-day frame counts kept by the framing job ---
+
+def _frame_answers(conn, flt: ArticleFilter) -> dict:
+    """Everything the Framing and Sources pages ask about frames, in a comparable form."""
+    answers = {"outlets": sorted(tuple(r.values()) for r in views.outlet_frame_counts(conn, flt))}
+    for scope in (None, "group", "language", "outlet"):
+        answers[f"carried {scope}"] = sorted(tuple(r.values()) for r in views.daily_frame_counts(conn, flt, scope))
+        answers[f"scored {scope}"] = sorted(tuple(r.values()) for r in views.daily_scored_counts(conn, flt, scope))
+    return answers
+
+
+FILTERS = [YEAR, WEEK, WEEK.previous(), ArticleFilter(YEAR.start, YEAR.end, groups=("western", "russian")),
+           ArticleFilter(YEAR.start, YEAR.end, languages=("zh",)),
+           ArticleFilter(YEAR.start, YEAR.end, outlets=("Global Wire",), languages=("en",))]
+
+
+def test_frame_counts_table_gives_the_numbers_of_the_join(conn):
+    joined = [_frame_answers(conn, flt) for flt in FILTERS]   # tables empty: the join answers
+    assert frame_counts.can_answer(conn, YEAR.start, YEAR.end) is False
+    assert frame_counts.refresh_frame_counts(conn) > 0
+    assert frame_counts.can_answer(conn, YEAR.start, YEAR.end) is True
+    assert [_frame_answers(conn, flt) for flt in FILTERS] == joined
+    # Counted by hand: law on 2026-11-24 in a1 (Global Wire) and a2 (华夏日报); a6, a copy, never.
+    assert ("2026-11-24", "all", "law", 2) in joined[0]["carried None"]
+    assert ("2026-11-26", "all", 2) in joined[0]["scored None"]   # a4, a5 (a6 is a copy)
+    assert ("Global Wire", "law", 1) in joined[0]["outlets"]
+
+
+def test_frame_counts_follow_a_rebuild_and_part_days_use_the_join(conn):
+    frame_counts.refresh_frame_counts(conn)
+    conn.execute(articles.update().where(articles.c.id == "a2").values(relevant=False))
+    noon = ArticleFilter(start=datetime(2026, 11, 24, 13, tzinfo=timezone.utc), end=WEEK.end)
+    assert frame_counts.can_answer(conn, noon.start, noon.end) is False
+    # a1 and a2 (published at 12:00) fall before the window; a3 (25th) carries law.
+    assert {r["day"] for r in views.daily_frame_counts(conn, noon) if r["frame"] == "law"} == {"2026-11-25",
+                                                                                              "2026-11-26"}
+    stale = views.daily_frame_counts(conn, WEEK)   # as of the last framing run: a2 still counted
+    assert ("2026-11-24", "law", 2) in [(r["day"], r["frame"], r["articles"]) for r in stale]
+    frame_counts.refresh_frame_counts(conn)
+    fresh = views.daily_frame_counts(conn, WEEK)
+    assert ("2026-11-24", "law", 1) in [(r["day"], r["frame"], r["articles"]) for r in fresh]
+
+
+def test_framing_job_rebuilds_the_frame_counts(db_url):
+    from monitor.analyze.jobs.framing import run
+    from monitor.config import parse_settings
+
+    build_dashboard_db(db_url)
+    engine = open_engine(db_url)
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    run(engine, settings, full=True)
+    with engine.connect() as connection:
+        joined = sa.select(sa.func.count()).select_from(
+            frame_scores.join(articles, articles.c.id == frame_scores.c.article_id)).where(
+            frame_scores.c.present.is_(True), articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
+        counted = sa.select(sa.func.coalesce(sa.func.sum(frame_day_counts.c.articles), 0))
+        scored = sa.select(sa.func.sum(scored_day_counts.c.articles))
+        assert connection.execute(counted).scalar_one() == connection.execute(joined).scalar_one()
+        assert connection.execute(scored).scalar_one() == 9   # the fixture's relevant originals
+    engine.dispose()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from monitor.config import ENV_CONFIG, ENV_DB_URL, Settings, load_settings
-from monitor.dashboard import shape
+from monitor.dashboard import shape, words
 from monitor.store import open_engine, views
 from monitor.store.feeds import feed_health
 from monitor.store.views import ArticleFilter
@@ -142,9 +142,21 @@ def story(url: str, story_id: str) -> dict | None:
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
 def themes(url: str, flt: ArticleFilter) -> pd.DataFrame:
-    return pd.DataFrame(_read(url, views.theme_list, flt),
-                        columns=["id", "label", "terms", "headlines", "size", "status", "born_at",
-                                 "retired_at", "window_articles"])
+    """Every theme, its label and terms in words rather than stems."""
+    frame = pd.DataFrame(_read(url, views.theme_list, flt),
+                         columns=["id", "label", "terms", "headlines", "size", "status", "born_at",
+                                  "retired_at", "window_articles"])
+    forms = theme_words(url)
+    frame["label"] = frame["label"].map(lambda label: words.readable_label(label or "", forms))
+    frame["terms"] = frame["terms"].map(lambda terms: [words.readable(t, forms) for t in terms or []])
+    return frame
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
+def theme_words(url: str) -> dict[str, str]:
+    """Stem -> word for every term of every theme (see monitor.dashboard.words)."""
+    terms, texts = _read_together(url, (views.theme_terms,), (views.theme_texts,))
+    return words.surface_forms({stem for term in terms for stem in term.split(" ")}, texts)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
@@ -172,8 +184,9 @@ def theme_by_group(url: str, flt: ArticleFilter) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
 def theme_events(url: str) -> pd.DataFrame:
-    return pd.DataFrame(_read(url, views.theme_event_log),
-                        columns=["at", "kind", "theme_id", "label", "related"])
+    frame = pd.DataFrame(_read(url, views.theme_event_log), columns=["at", "kind", "theme_id", "label", "related"])
+    frame["label"] = frame["label"].map(lambda label: words.readable_label(label or "", theme_words(url)))
+    return frame
 
 
 # --- framing ---
@@ -214,10 +227,15 @@ def articles_by_id(url: str, ids: tuple[str, ...]) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
 def distinctive_terms(url: str, first: ArticleFilter, second: ArticleFilter, top: int = 15) -> pd.DataFrame:
     """Terms most distinctive of `first` (z > 0) against `second` (z < 0)."""
-    lists_a, lists_b = _read_together(url, (views.token_lists, first), (views.token_lists, second))
+    lists_a, lists_b, texts_a, texts_b = _read_together(
+        url, (views.token_lists, first), (views.token_lists, second),
+        (views.window_texts, first), (views.window_texts, second))
     counts_a = Counter(t for tokens in lists_a for t in tokens)
     counts_b = Counter(t for tokens in lists_b for t in tokens)
-    return shape.distinctive(counts_a, counts_b, top)
+    terms = shape.distinctive(counts_a, counts_b, top)
+    stems = {stem for term in terms["term"] for stem in term.split(" ")}
+    forms = words.surface_forms(stems, texts_a + texts_b)
+    return terms.assign(term=terms["term"].map(lambda term: words.readable(term, forms)))
 
 
 # --- sources ---

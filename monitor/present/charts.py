@@ -13,6 +13,12 @@ import pandas as pd
 
 FONT = "Noto Sans, Noto Sans CJK SC, Noto Sans SC, DejaVu Sans, sans-serif"
 PERCENT = ".0%"
+# Ten distinct, saturated hues: Streamlit's default pairs each colour with a pale one that
+# a legend entry can hardly be read in.
+CATEGORIES = alt.Scale(scheme="tableau10")
+# Long labels (frame names, theme labels) fit under the chart, two to a row.
+BELOW = alt.Legend(orient="bottom", columns=2, labelLimit=420, title=None)
+PERIOD_AXIS = alt.Axis(format="%b %Y", labelOverlap=True)
 
 
 def themed(chart: alt.TopLevelMixin, *, width: int | str = "container", height: int = 280):
@@ -29,7 +35,7 @@ def volume_chart(frame: pd.DataFrame, color: str = "group", title: str = "Articl
         x=alt.X("yearmonthdate(period):O", title=None,
                 axis=alt.Axis(format="%Y-%m-%d", formatType="time", labelAngle=-45, labelOverlap=True)),
         y=alt.Y("sum(articles):Q", title="articles"),
-        color=alt.Color(f"{color}:N", title=color),
+        color=alt.Color(f"{color}:N", title=color, scale=CATEGORIES),
         tooltip=[alt.Tooltip("period:T", title="period start"), alt.Tooltip(f"{color}:N"),
                  alt.Tooltip("sum(articles):Q", title="articles")],
     )
@@ -39,9 +45,9 @@ def line_chart(frame: pd.DataFrame, *, y: str = "articles", color: str = "label"
                title: str = "") -> alt.Chart:
     """Lines with points of `y` per period, one per `color` value (e.g. theme prevalence)."""
     return alt.Chart(frame, title=title).mark_line(point=True).encode(
-        x=alt.X("period:T", title=None),
+        x=alt.X("period:T", title=None, axis=PERIOD_AXIS),
         y=alt.Y(f"{y}:Q", title=y),
-        color=alt.Color(f"{color}:N", title=None),
+        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=BELOW),
         tooltip=[alt.Tooltip("period:T", title="period start"), f"{color}:N", f"{y}:Q"],
     )
 
@@ -51,10 +57,10 @@ def frame_share_chart(frame: pd.DataFrame, color: str = "label", title: str = "F
 
     `frame` needs period, share, low, high, carried, scored and the `color` column."""
     base = alt.Chart(frame, title=title).encode(
-        x=alt.X("period:T", title=None),
-        color=alt.Color(f"{color}:N", title=None),
+        x=alt.X("period:T", title=None, axis=PERIOD_AXIS),
+        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=BELOW),
     )
-    band = base.mark_area(opacity=0.15).encode(
+    band = base.mark_area(opacity=0.12).encode(
         y=alt.Y("low:Q", title="share of articles", axis=alt.Axis(format=PERCENT)), y2="high:Q")
     tooltip = [alt.Tooltip("period:T", title="period start"), alt.Tooltip(f"{color}:N"),
                alt.Tooltip("share:Q", format=PERCENT), alt.Tooltip("low:Q", format=PERCENT),

@@ -178,6 +178,15 @@ def theme_list(conn: Connection, flt: ArticleFilter) -> list[dict]:
     return _rows(conn.execute(query))
 
 
+def theme_terms(conn: Connection) -> set[str]:
+    """Every term of every theme and of its label (labels join terms with ' · ')."""
+    terms: set[str] = set()
+    for label, listed in conn.execute(sa.select(themes.c.label, themes.c.terms)):
+        terms.update(listed or [])
+        terms.update(part for part in (label or "").split(" · ") if part)
+    return terms
+
+
 def daily_theme_volume(conn: Connection, flt: ArticleFilter) -> list[dict]:
     """Coverage per day and theme: rows of day, theme_id, articles."""
     day = _day(conn, articles.c.published_at).label("day")
@@ -251,6 +260,21 @@ def token_lists(conn: Connection, flt: ArticleFilter, limit: int = 5000) -> list
     query = (sa.select(articles.c.tokens).where(*_coverage(flt), articles.c.tokens.is_not(None))
              .order_by(articles.c.published_at.desc()).limit(limit))
     return [list(tokens) for tokens in conn.execute(query).scalars() if tokens]
+
+
+def window_texts(conn: Connection, flt: ArticleFilter, limit: int = 1000) -> list[tuple[str, str]]:
+    """(title and summary, language) of up to `limit` newest articles of the window."""
+    query = (sa.select(articles.c.title, articles.c.summary, articles.c.language).where(*_coverage(flt))
+             .order_by(articles.c.published_at.desc()).limit(limit))
+    return [(f"{title} {summary}", language) for title, summary, language in conn.execute(query)]
+
+
+def theme_texts(conn: Connection, limit: int = 2000) -> list[tuple[str, str]]:
+    """(title and summary, language) of up to `limit` newest articles that have a theme."""
+    query = (sa.select(articles.c.title, articles.c.summary, articles.c.language)
+             .where(articles.c.theme_id.is_not(None), articles.c.duplicate_of.is_(None))
+             .order_by(articles.c.published_at.desc()).limit(limit))
+    return [(f"{title} {summary}", language) for title, summary, language in conn.execute(query)]
 
 
 def shift_list(conn: Connection) -> list[dict]:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from monitor.dashboard import data, filters, safe, widgets
+from monitor.dashboard import data, filters, safe, widgets, words
 
 url, flt = data.db_url(), filters.current()
 
@@ -42,7 +42,7 @@ facts = {
     "relevance score": article["relevance_score"],
     "why": article["relevance_reason"],
     "story": article["story_headline"],
-    "theme": article["theme_label"],
+    "theme": words.readable_label(article["theme_label"], data.theme_words(url)) if article["theme_label"] else None,
     "duplicate of": article["duplicate_of"],
 }
 st.dataframe({"field": list(facts), "value": [str(v) if v is not None else "" for v in facts.values()]},

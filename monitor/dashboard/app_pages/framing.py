@@ -28,6 +28,7 @@ if not widgets.empty(shares, "No frame-scored articles in these dates and filter
                                            title=f"Share of articles per {period} (95% Wilson interval)"))
     widgets.table(shown, columns=["period", "scope", "label", "carried", "scored", "share", "low", "high"],
                   key="framing_table", height=240,
+                  period=st.column_config.DatetimeColumn("period start", format="YYYY-MM-DD"),
                   share=st.column_config.NumberColumn(format="percent"),
                   low=st.column_config.NumberColumn(format="percent"),
                   high=st.column_config.NumberColumn(format="percent"))
