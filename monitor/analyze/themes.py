@@ -1,17 +1,24 @@
 """Themes: recurring subjects, found by NMF on TF-IDF and kept stable across refits.
 
 Fitting (`fit_themes`):
-1. TF-IDF of every article's cached tokens (analyze.text's shared vectoriser).
+1. Features. A corpus in one language is described by the TF-IDF of its articles' cached
+   tokens. A multilingual corpus whose articles mostly mention concepts of the topic's
+   glossary (see `concept_mode`) is described by TF-IDF of those concepts, joined with a
+   lighter word block: words of different languages never co-occur, so on words alone
+   every language becomes its own theme, while "travel bans" or "credit repair" are the
+   same feature in English, Russian and Chinese.
 2. The number of themes k, unless given, is chosen on a sample: for each candidate k an
    NMF is fitted on four 80% subsamples; *stability* is how well their partitions agree
    (mean pairwise NMI on the articles two runs share), and *coherence* is the mean NPMI
    of each theme's top ten terms over the sample (Greene et al. 2014 choose k the same way). The most
-   stable k wins; candidates within `STABILITY_TOLERANCE` of it are decided by coherence.
+   stable k wins; candidates within `STABILITY_TOLERANCE` of it are decided by coherence
+   (concept fits: 10 runs and a band of `CONCEPT_TOLERANCE`, their stability being noisier).
    k = 2 is never a candidate: splitting any corpus in two is trivially stable.
 3. NMF with that k gives each article its strongest component; a few spherical k-means
    steps then polish the partition (measured: NMI 0.845 -> 0.867 on BBC News at k=5).
 4. Each theme is labelled by its distinctive terms (centroid weight minus the mean of the
-   other centroids) and its three most central headlines.
+   other centroids), shown as glossary concept names or as each stem's most frequent word
+   form, and by three central headlines, in as many languages as the theme spans.
 
 Between refits, new articles go to the theme whose stored centroid is most similar
 (`assign_to_centroids`). A refit's themes are matched to the stored ones (`match_themes`)
@@ -23,8 +30,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +44,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from monitor.analyze.text import make_vectorizer
+from monitor.analyze.text import make_vectorizer, tokenize
 
 K_CANDIDATES = range(3, 11)
 SELECTION_SAMPLE = 2000      # articles used to choose k
@@ -42,8 +52,19 @@ SELECTION_TERMS = 5000       # their most frequent terms
 FIT_SAMPLE = 20_000          # articles the final NMF is fitted on (all are then assigned)
 SUBSAMPLES = 4
 STABILITY_TOLERANCE = 0.01
+# Concept features are few and most articles mention only a handful, so the stability of a
+# concept fit varies more from one set of subsamples to the next: more runs, a wider band.
+CONCEPT_SUBSAMPLES = 10
+CONCEPT_TOLERANCE = 0.05
 STATE_TERMS = 200            # centroid terms kept per theme for matching and assignment
 MATCH_THRESHOLD = 0.3        # cosine of centroids above which two themes are "the same"
+
+CONCEPT = "c:"               # prefix of glossary concept features (as in analyze.stories)
+WORD_WEIGHT = 0.5            # weight of the word block beside the concept block
+MIN_LANGUAGE_SHARE = 0.05    # a language counts when it has this share of the articles
+MIN_CONCEPT_COVERAGE = 0.6   # share of articles that must mention some glossary concept
+MIN_CONCEPTS = 10            # distinct concepts the corpus must mention
+LABEL_SAMPLE = 100           # central members whose text gives the labels' word forms
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,9 @@ class ThemeDoc:
     id: str
     title: str
     tokens: tuple[str, ...]
+    language: str = ""
+    concepts: tuple[str, ...] = ()   # glossary concept features ("c:<concept>") of the text
+    text: str = ""                   # title and lead: the words behind the stems of labels
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,18 @@ class ThemeFit:
     idf: dict[str, float]                  # idf of every term kept in a theme's weights
     k: int
     diagnostics: dict[int, dict[str, float]] = field(default_factory=dict)
+    word_weight: float | None = None       # None: fitted on words alone; else concepts + words
+
+
+def concept_mode(docs: Sequence[ThemeDoc]) -> bool:
+    """Whether to fit on glossary concepts: several languages and a glossary that covers
+    most articles with enough distinct concepts (else words, as for one language)."""
+    n = len(docs)
+    languages = Counter(doc.language for doc in docs)
+    spread = sum(count >= MIN_LANGUAGE_SHARE * n for count in languages.values()) >= 2
+    covered = sum(bool(doc.concepts) for doc in docs) >= MIN_CONCEPT_COVERAGE * n
+    distinct = len({c for doc in docs for c in doc.concepts}) >= MIN_CONCEPTS
+    return spread and covered and distinct
 
 
 def fit_themes(docs: Sequence[ThemeDoc], k: int | None = None, *, seed: int = 0) -> ThemeFit | None:
@@ -82,27 +118,51 @@ def fit_themes(docs: Sequence[ThemeDoc], k: int | None = None, *, seed: int = 0)
 
 
 def _fit(docs: Sequence[ThemeDoc], k: int | None, seed: int) -> ThemeFit | None:
-    vectorizer = make_vectorizer(min_df=2 if len(docs) < 1000 else 3, max_df=0.5,
-                                 max_features=20_000)
-    try:
-        matrix = vectorizer.fit_transform([doc.tokens for doc in docs])
-    except ValueError:   # no term in two documents
+    features = _features(docs, WORD_WEIGHT if concept_mode(docs) else None)
+    if features is None:
         return None
+    matrix, terms, idf, word_weight = features
     nonempty = np.flatnonzero(matrix.getnnz(axis=1))
     if len(nonempty) < 6:
         return None
     rng = np.random.default_rng(seed)
     diagnostics: dict[int, dict[str, float]] = {}
     if k is None:
-        k, diagnostics = choose_k(matrix[nonempty], rng)
+        k, diagnostics = (choose_k(matrix[nonempty], rng) if word_weight is None else
+                          choose_k(matrix[nonempty], rng, subsamples=CONCEPT_SUBSAMPLES,
+                                   tolerance=CONCEPT_TOLERANCE))
     k = max(2, min(k, len(nonempty) // 2))
     labels = np.full(matrix.shape[0], -1)
     labels[nonempty] = _partition(matrix[nonempty], k, rng)
-    terms = vectorizer.get_feature_names_out()
-    return _describe(docs, matrix, labels, k, terms, vectorizer.idf_, diagnostics)
+    fit = _describe(docs, matrix, labels, k, terms, idf, diagnostics)
+    return ThemeFit(themes=fit.themes, idf=fit.idf, k=fit.k, diagnostics=fit.diagnostics,
+                    word_weight=word_weight)
 
 
-def choose_k(matrix: sp.csr_matrix, rng: np.random.Generator) -> tuple[int, dict[int, dict[str, float]]]:
+def _features(docs: Sequence[ThemeDoc], word_weight: float | None
+              ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, float | None] | None:
+    """TF-IDF rows (L2-normalised), their term names and idf, and the word weight used:
+    words alone (None), or the concept block joined with the word block weighted by it."""
+    words = make_vectorizer(min_df=2 if len(docs) < 1000 else 3, max_df=0.5, max_features=20_000)
+    try:
+        matrix = words.fit_transform([doc.tokens for doc in docs])
+    except ValueError:   # no term in two documents
+        return None
+    terms, idf = words.get_feature_names_out(), words.idf_
+    if word_weight is None:
+        return matrix, terms, idf, None
+    concepts = make_vectorizer(min_df=2, max_df=0.5)
+    try:
+        concept_matrix = concepts.fit_transform([doc.concepts for doc in docs])
+    except ValueError:   # no concept in two documents (or in every one)
+        return matrix, terms, idf, None
+    joined = normalize(sp.hstack([concept_matrix, word_weight * matrix], format="csr"))
+    return (joined.astype(np.float32), np.concatenate([concepts.get_feature_names_out(), terms]),
+            np.concatenate([concepts.idf_, idf]), word_weight)
+
+
+def choose_k(matrix: sp.csr_matrix, rng: np.random.Generator, *, subsamples: int = SUBSAMPLES,
+             tolerance: float = STABILITY_TOLERANCE) -> tuple[int, dict[int, dict[str, float]]]:
     """The number of themes by stability, then coherence (see the module docstring)."""
     n = matrix.shape[0]
     sample = matrix[np.sort(rng.choice(n, min(n, SELECTION_SAMPLE), replace=False))]
@@ -110,19 +170,19 @@ def choose_k(matrix: sp.csr_matrix, rng: np.random.Generator) -> tuple[int, dict
     sample = sample[:, np.sort(frequent[sample.getnnz(axis=0)[frequent] >= 2])]
     candidates = [k for k in K_CANDIDATES if k <= max(3, sample.shape[0] // 10)]
     binary = (sample > 0).astype(np.float32).tocsc()
-    scores = {k: _stability_and_coherence(sample, binary, k, rng) for k in candidates}
+    scores = {k: _stability_and_coherence(sample, binary, k, rng, subsamples) for k in candidates}
     best = max(s["stability"] for s in scores.values())
-    near = [k for k, s in scores.items() if s["stability"] >= best - STABILITY_TOLERANCE]
+    near = [k for k, s in scores.items() if s["stability"] >= best - tolerance]
     return max(near, key=lambda k: (scores[k]["coherence"], -k)), scores
 
 
 def _stability_and_coherence(sample: sp.csr_matrix, binary: sp.csc_matrix, k: int,
-                             rng: np.random.Generator) -> dict[str, float]:
+                             rng: np.random.Generator, subsamples: int) -> dict[str, float]:
     """Mean pairwise NMI of partitions fitted on 80% subsamples (on the articles two runs
     share), and the NPMI coherence of the first run's themes."""
     n = sample.shape[0]
     runs, coherence = [], 0.0
-    for run in range(SUBSAMPLES):
+    for run in range(subsamples):
         part = np.sort(rng.choice(n, int(0.8 * n), replace=False))
         model = _nmf(k, run)
         labels = np.full(n, -1)
@@ -205,42 +265,90 @@ def _describe(docs: Sequence[ThemeDoc], matrix: sp.csr_matrix, labels: np.ndarra
         heavy = heavy[centroids[j][heavy] > 0]
         kept_terms.update(heavy.tolist())
         closeness = np.asarray((rows[members] @ centroids[j]).ravel()).ravel()
-        central = members[np.argsort(-closeness, kind="stable")[:3]]
+        central = members[np.argsort(-closeness, kind="stable")]
+        stems = [str(terms[t]) for t in distinctive]
+        forms = surface_forms([docs[i] for i in central[:LABEL_SAMPLE]], set(stems))
         themes.append(FittedTheme(
-            terms=tuple(str(terms[t]) for t in distinctive),
+            terms=tuple(display_term(stem, forms) for stem in stems),
             weights={str(terms[t]): round(float(centroids[j][t]), 5) for t in heavy},
-            headlines=tuple(docs[i].title for i in central),
+            headlines=headlines([docs[i] for i in central]),
             article_ids=tuple(docs[i].id for i in members)))
     themes.sort(key=lambda t: -len(t.article_ids))
     return ThemeFit(themes=tuple(themes), idf={str(terms[t]): float(idf[t]) for t in sorted(kept_terms)},
                     k=k, diagnostics=diagnostics)
 
 
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+
+
+def surface_forms(docs: Sequence[ThemeDoc], stems: set[str]) -> dict[str, str]:
+    """The most frequent written form of each stem in the documents' text
+    ("социальн" -> "социального"); stems never seen keep no entry."""
+    seen: dict[str, Counter] = defaultdict(Counter)
+    for doc in docs:
+        for word in _WORD.findall(doc.text):
+            token = _single_token(word, doc.language)
+            if token in stems:
+                seen[token][word] += 1
+    return {stem: counts.most_common(1)[0][0] for stem, counts in seen.items()}
+
+
+@lru_cache(maxsize=100_000)
+def _single_token(word: str, language: str) -> str | None:
+    tokens = tokenize(word, language)
+    return tokens[0] if len(tokens) == 1 else None
+
+
+def display_term(term: str, forms: Mapping[str, str]) -> str:
+    """A feature as people read it: the concept's name, or the stem's usual word form."""
+    if term.startswith(CONCEPT):
+        return term[len(CONCEPT):]
+    return forms.get(term, term)
+
+
+def headlines(central: Sequence[ThemeDoc], n: int = 3) -> tuple[str, ...]:
+    """`n` titles from members ordered most central first: the most central of each
+    language (languages by their count in the theme), then the next most central."""
+    languages = Counter(doc.language for doc in central)
+    first: dict[str, int] = {}
+    for i, doc in enumerate(central):
+        first.setdefault(doc.language, i)
+    picks = [first[language] for language, _ in languages.most_common(n)]
+    picks += [i for i in range(min(len(central), 2 * n)) if i not in picks][:n - len(picks)]
+    return tuple(central[i].title for i in picks)
+
+
 def assign_to_centroids(docs: Sequence[ThemeDoc], centroids: Mapping[str, Mapping[str, float]],
-                        idf: Mapping[str, float]) -> dict[str, str | None]:
-    """Theme id per document: the stored centroid most similar to its TF-IDF vector
-    (None when it shares no term with any theme)."""
+                        idf: Mapping[str, float], word_weight: float | None = None) -> dict[str, str | None]:
+    """Theme id per document: the stored centroid most similar to its TF-IDF vector, built
+    as in fitting (None when it shares no term with any theme)."""
     if not centroids or not docs:
         return {doc.id: None for doc in docs}
     vocabulary = {term: i for i, term in enumerate(idf)}
     weights = np.array([idf[t] for t in vocabulary], dtype=np.float32)
-    rows, cols, values = [], [], []
-    for r, doc in enumerate(docs):
-        counts: dict[int, int] = {}
-        for token in doc.tokens:
-            col = vocabulary.get(token)
-            if col is not None:
-                counts[col] = counts.get(col, 0) + 1
-        for col, count in counts.items():
-            rows.append(r)
-            cols.append(col)
-            values.append((1 + math.log(count)) * weights[col])   # sublinear tf, as in fitting
-    matrix = normalize(sp.csr_matrix((values, (rows, cols)), shape=(len(docs), len(vocabulary))))
+    words = _tfidf_rows([doc.tokens for doc in docs], vocabulary, weights)
+    if word_weight is None:
+        matrix = words
+    else:
+        concepts = _tfidf_rows([doc.concepts for doc in docs], vocabulary, weights)
+        matrix = normalize(concepts + word_weight * words)   # the blocks own disjoint columns
     ids = list(centroids)
     center = sp.csr_matrix([[centroids[t].get(term, 0.0) for term in vocabulary] for t in ids])
     similarity = (matrix @ normalize(center).T).toarray()
     best = similarity.argmax(axis=1)
     return {doc.id: (ids[best[r]] if similarity[r, best[r]] > 0 else None) for r, doc in enumerate(docs)}
+
+
+def _tfidf_rows(token_lists: Sequence[Sequence[str]], vocabulary: Mapping[str, int],
+                weights: np.ndarray) -> sp.csr_matrix:
+    """L2-normalised sublinear TF-IDF rows, as the fitting vectoriser makes them."""
+    rows, cols, values = [], [], []
+    for r, tokens in enumerate(token_lists):
+        for col, count in Counter(c for c in map(vocabulary.get, tokens) if c is not None).items():
+            rows.append(r)
+            cols.append(col)
+            values.append((1 + math.log(count)) * weights[col])
+    return normalize(sp.csr_matrix((values, (rows, cols)), shape=(len(token_lists), len(vocabulary))))
 
 
 # --- stable ids across refits --------------------------------------------------------------

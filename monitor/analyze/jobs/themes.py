@@ -4,7 +4,8 @@ A refit (always with `full=True`, otherwise when there is no model yet, the numb
 themes asked for in feeds.yaml changed, or relevant articles grew by REFIT_GROWTH since
 the last fit) matches the new themes to the stored ones so ids survive, and records
 births, merges, splits and retirements. Between refits, new articles join the theme
-with the most similar stored centroid.
+with the most similar stored centroid. Each article carries the glossary concepts its
+tokens mention, which a multilingual corpus is fitted on (see analyze.themes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.analyze.jobs.stories import cached_tokens
+from monitor.analyze.stories import Glossary
 from monitor.analyze.themes import FittedTheme, ThemeDoc, ThemeFit, assign_to_centroids, fit_themes, match_themes
 from monitor.config import Settings
 from monitor.store import grouping
@@ -33,18 +35,25 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         stored = grouping.load_themes(conn)
     refit = (full or not stored or not state or state.get("k_setting") != wanted_k
              or total >= REFIT_GROWTH * state.get("docs", 0))
+    glossary = Glossary(settings.topic.glossary)
     if refit:
-        return _refit(engine, wanted_k, total, now)
-    return _place_new(engine, stored, state)
+        return _refit(engine, glossary, wanted_k, total, now)
+    return _place_new(engine, glossary, stored, state)
 
 
-def _docs(rows) -> list[ThemeDoc]:
-    return [ThemeDoc(id=row.id, title=row.title, tokens=tuple(cached_tokens(row))) for row in rows]
+def _docs(rows, glossary: Glossary) -> list[ThemeDoc]:
+    docs = []
+    for row in rows:
+        tokens = tuple(cached_tokens(row))
+        docs.append(ThemeDoc(id=row.id, title=row.title, tokens=tokens, language=row.language or "",
+                             concepts=tuple(glossary.concepts(tokens)),
+                             text=f"{row.title}\n{row.summary or ''}"))
+    return docs
 
 
-def _refit(engine: Engine, wanted_k: int | None, total: int, now: datetime) -> dict:
+def _refit(engine: Engine, glossary: Glossary, wanted_k: int | None, total: int, now: datetime) -> dict:
     with engine.connect() as conn:
-        docs = _docs(grouping.theme_inputs(conn))
+        docs = _docs(grouping.theme_inputs(conn), glossary)
     fit = fit_themes(docs, wanted_k)
     with engine.begin() as conn:
         stored = {t["id"]: t for t in grouping.load_themes(conn, active_only=False)}
@@ -81,11 +90,11 @@ def _no_themes(conn: Connection, stored: dict, now: datetime) -> dict:
     return {"refit": True, "k": 0, "articles": 0, "retirements": len(active)}
 
 
-def _place_new(engine: Engine, stored: list[dict], state: dict) -> dict:
+def _place_new(engine: Engine, glossary: Glossary, stored: list[dict], state: dict) -> dict:
     with engine.begin() as conn:
-        docs = _docs(grouping.theme_inputs(conn, unassigned_only=True))
+        docs = _docs(grouping.theme_inputs(conn, unassigned_only=True), glossary)
         centroids = {t["id"]: t["model_state"]["weights"] for t in stored if t.get("model_state")}
-        placed = assign_to_centroids(docs, centroids, state.get("idf", {}))
+        placed = assign_to_centroids(docs, centroids, state.get("idf", {}), state.get("word_weight"))
         grouping.set_article_themes(conn, placed)
         sizes = grouping.theme_sizes(conn)
         grouping.save_themes(conn, [{"id": t["id"], "label": t["label"], "size": sizes.get(t["id"], 0)}
@@ -103,5 +112,5 @@ def _theme_row(theme_id: str, theme: FittedTheme, previous: dict | None, now: da
 
 def _state(fit: ThemeFit, total: int, wanted_k: int | None, now: datetime) -> dict:
     return {"docs": total, "k": fit.k, "k_setting": wanted_k, "fitted_at": now.isoformat(),
-            "idf": fit.idf,
+            "idf": fit.idf, "word_weight": fit.word_weight,
             "selection": {str(k): v for k, v in fit.diagnostics.items()}}
