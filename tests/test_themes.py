@@ -13,7 +13,8 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from monitor.analyze.jobs import themes as themes_job
 from monitor.analyze.text import TOKENIZER_VERSION, tokenize
-from monitor.analyze.themes import FittedTheme, ThemeDoc, fit_themes, match_themes
+from monitor.analyze.themes import (FittedTheme, ThemeDoc, concept_mode, display_term, fit_themes, headlines,
+                                    match_themes, surface_forms)
 from monitor.config import parse_settings
 from monitor.store import grouping, open_engine
 from monitor.store.schema import articles, theme_events, themes
@@ -94,15 +95,140 @@ def test_matching_reports_merges_and_splits():
     assert split.events == (("split", "t-a", (split.ids[1],)),)
 
 
+# --- several languages: themes on glossary concepts ------------------------------------------
+
+# Per subject, four concepts with their word in en, ru and zh.
+CONCEPTS = {
+    "blacklist": [("blacklist", "черносписок", "黑名单"), ("court", "суд", "法院"),
+                  ("flight", "самолет", "飞机"), ("debtor", "должник", "老赖")],
+    "corporate": [("company", "компания", "企业"), ("rating", "рейтинг", "评级"),
+                  ("foreign", "иностранец", "外资"), ("chamber", "палата", "商会")],
+    "privacy": [("privacy", "приватность", "隐私"), ("camera", "камера", "摄像头"),
+                ("algorithm", "алгоритм", "算法"), ("platform", "платформа", "平台")],
+}
+LANGUAGES = ("en", "ru", "zh")
+LANGUAGE_FILLER = {"en": "china government report year official week".split(),
+                   "ru": "китай правительство доклад год чиновник неделя".split(),
+                   "zh": "中国 政府 报告 今年 官员 本周".split()}
+GLOSSARY_YAML = "topic:\n  name: test\n  glossary:\n" + "".join(
+    f"    {terms[0]} concept: {{en: [{terms[0]}], ru: [{terms[1]}], zh: [{terms[2]}]}}\n"
+    for concepts in CONCEPTS.values() for terms in concepts)
+
+
+def _multilingual(per_cell: int, seed: int = 1, start: int = 0) -> list[tuple[str, str, str, str]]:
+    """(id, subject, language, text): each subject in each language, its concepts' words
+    in that language (so no word is shared across languages) plus common filler."""
+    rng = random.Random(seed)
+    out = []
+    for subject, concepts in CONCEPTS.items():
+        for li, language in enumerate(LANGUAGES):
+            for n in range(start, start + per_cell):
+                words = [terms[li] for terms in rng.choices(concepts, k=8)] + rng.choices(LANGUAGE_FILLER[language], k=5)
+                out.append((f"{subject}-{language}-{n}", subject, language, " ".join(words)))
+    return out
+
+
+def _concept_docs(corpus, glossary) -> list[ThemeDoc]:
+    docs = []
+    for i, _, language, text in corpus:
+        tokens = tuple(tokenize(text, language))
+        docs.append(ThemeDoc(id=i, title=text[:30], tokens=tokens, language=language,
+                             concepts=tuple(glossary.concepts(tokens)), text=text))
+    return docs
+
+
+def test_a_multilingual_corpus_gives_themes_that_span_languages():
+    from monitor.analyze.stories import Glossary
+
+    glossary = Glossary(parse_settings(GLOSSARY_YAML).topic.glossary)
+    corpus = _multilingual(15)
+    docs = _concept_docs(corpus, glossary)
+    assert concept_mode(docs)
+    fit = fit_themes(docs)
+    assert fit.k == 3 and fit.word_weight is not None
+    found = _partition(fit)
+    assert normalized_mutual_info_score([s for _, s, _, _ in corpus], [found[i] for i, *_ in corpus]) == 1.0
+    for theme in fit.themes:
+        subject = theme.article_ids[0].split("-")[0]
+        assert {a.split("-")[1] for a in theme.article_ids} == set(LANGUAGES)
+        # labels are concept names; headlines come from three languages
+        assert set(theme.terms[:4]) == {f"{terms[0]} concept" for terms in CONCEPTS[subject]}
+        assert {doc.language for doc in docs if doc.title in theme.headlines} == set(LANGUAGES)
+
+    # Without concepts the same corpus is fitted on words alone.
+    words_only = [ThemeDoc(id=d.id, title=d.title, tokens=d.tokens, language=d.language) for d in docs]
+    assert not concept_mode(words_only) and fit_themes(words_only).word_weight is None
+
+
+def test_concept_mode_needs_several_languages_and_a_covering_glossary():
+    concepts = tuple(f"c:{n}" for n in range(12))
+    docs = [ThemeDoc(id=str(n), title="", tokens=(), language=("en", "ru")[n % 2], concepts=concepts[n % 12:][:2])
+            for n in range(40)]
+    assert concept_mode(docs)
+    assert not concept_mode([ThemeDoc(id=d.id, title="", tokens=(), language="en", concepts=d.concepts) for d in docs])
+    few = [ThemeDoc(id=d.id, title="", tokens=(), language=d.language, concepts=d.concepts if n < 20 else ())
+           for n, d in enumerate(docs)]
+    assert not concept_mode(few)   # half the articles mention no concept
+    narrow = [ThemeDoc(id=d.id, title="", tokens=(), language=d.language, concepts=("c:0",)) for d in docs]
+    assert not concept_mode(narrow)   # one concept is no vocabulary
+
+
+def test_labels_show_words_not_stems():
+    docs = [ThemeDoc(id="1", title="", tokens=(), language="ru",
+                     text="Системы социального кредита: социального рейтинга и социальный контроль"),
+            ThemeDoc(id="2", title="", tokens=(), language="en", text="Blacklisted firms; blacklists grow")]
+    forms = surface_forms(docs, {"социальн", "систем", "blacklist"})
+    assert forms == {"социальн": "социального", "систем": "Системы", "blacklist": "Blacklisted"}
+    assert display_term("социальн", forms) == "социального"
+    assert display_term("c:travel bans", forms) == "travel bans"
+    assert display_term("信用", forms) == "信用"
+
+
+def test_headlines_cover_the_languages_of_a_theme():
+    central = [ThemeDoc(id=str(n), title=f"{language}{n}", tokens=(), language=language)
+               for n, language in enumerate(["en", "en", "en", "ru", "en", "zh", "ru"])]
+    assert headlines(central) == ("en0", "ru3", "zh5")
+    assert headlines(central[:3]) == ("en0", "en1", "en2")
+
+
+def test_job_fits_multilingual_themes_and_places_new_articles_by_concept(db_url):
+    engine = open_engine(db_url)
+    settings = parse_settings(GLOSSARY_YAML)
+    corpus = _multilingual(15)
+    for language in LANGUAGES:
+        _insert(engine, [(i, s, tuple(tokenize(text, lang))) for i, s, lang, text in corpus if lang == language],
+                group=f"group-{language}", language=language)
+    counts = themes_job.run(engine, settings)
+    assert counts["refit"] and counts["k"] == 3
+    theme_of = _theme_of(engine)
+    privacy = theme_of["privacy-en-0"]
+    assert {theme_of[f"privacy-{language}-{n}"] for language in LANGUAGES for n in range(15)} == {privacy}
+    with engine.connect() as conn:
+        labels = {t["id"]: t["label"] for t in grouping.load_themes(conn)}
+        prevalence = grouping.theme_prevalence(conn, period="month", by_group=True)
+    assert "camera concept" in labels[privacy]
+    per_group = {}
+    for row in prevalence:
+        if row["theme_id"] == privacy:
+            per_group[row["group"]] = per_group.get(row["group"], 0) + row["articles"]
+    assert per_group == {"group-en": 15, "group-ru": 15, "group-zh": 15}   # one theme, every source group
+
+    # A new Russian article on cameras and algorithms joins the privacy theme between refits.
+    new = [("ru-new", "privacy", ("камера", "алгоритм", "камера", "китай"))]
+    _insert(engine, new, language="ru")
+    assert themes_job.run(engine, settings) == {"refit": False, "k": 3, "articles": 1}
+    assert _theme_of(engine)["ru-new"] == privacy
+
+
 # --- the job, through a real database --------------------------------------------------------
 
 SETTINGS = parse_settings("topic: {name: test}\n")
 T0 = datetime(2021, 3, 1, tzinfo=timezone.utc)
 
 
-def _insert(engine, corpus, group="western"):
+def _insert(engine, corpus, group="western", language="en"):
     rows = [{"id": i, "url": f"https://example.org/{i}", "title": " ".join(t[:5]), "summary": "",
-             "published_at": T0 + timedelta(days=n % 60), "fetched_at": T0, "language": "en",
+             "published_at": T0 + timedelta(days=n % 60), "fetched_at": T0, "language": language,
              "group_name": group, "relevant": True, "tokens": t, "tokens_version": TOKENIZER_VERSION}
             for n, (i, _, t) in enumerate(corpus)]
     with engine.begin() as conn:
