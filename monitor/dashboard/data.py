@@ -79,6 +79,12 @@ def _read_together(url: str, *calls: tuple) -> list:
 
 def frame_labels() -> dict[str, str]:
     """Frame id -> label from the configured codebook (ids shown as-is without a config)."""
+    return _frame_labels(os.environ.get(ENV_CONFIG, ""))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES)
+def _frame_labels(config_path: str) -> dict[str, str]:
+    # Reading a codebook takes ~0.1 s: once per minute, not once per row of a table.
     found = settings()
     if found is None:
         return {}
@@ -134,7 +140,8 @@ def story(url: str, story_id: str) -> dict | None:
     mix = pd.DataFrame(_read(url, views.story_frame_mix, story_id),
                        columns=["outlet", "group", "frame", "articles", "outlet_articles"])
     mix["share"] = mix["articles"] / mix["outlet_articles"].where(mix["outlet_articles"] > 0)
-    mix["label"] = mix["frame"].map(lambda f: frame_labels().get(f, f))
+    labels = frame_labels()
+    mix["label"] = mix["frame"].map(lambda f: labels.get(f, f))
     return {**found, "articles": articles, "frame_mix": mix}
 
 
@@ -208,7 +215,8 @@ def shifts(url: str, flt: ArticleFilter) -> pd.DataFrame:
             if (start := shape.period_start(row["period"])) is not None and flt.start <= start < flt.end
             and _shift_in_facets(row, flt)]
     frame = pd.DataFrame(rows, columns=[c for c in columns if c != "label"])
-    frame.insert(2, "label", frame["frame"].map(lambda f: frame_labels().get(f, f)))
+    labels = frame_labels()
+    frame.insert(2, "label", frame["frame"].map(lambda f: labels.get(f, f)))
     return frame
 
 
@@ -250,7 +258,8 @@ def outlets(url: str, flt: ArticleFilter) -> pd.DataFrame:
 def outlet_frames(url: str, flt: ArticleFilter) -> pd.DataFrame:
     totals = dict(zip(outlets(url, flt)["outlet"], outlets(url, flt)["articles"]))
     profile = shape.frame_profile(_read(url, views.outlet_frame_counts, flt), totals)
-    profile["label"] = profile["frame"].map(lambda f: frame_labels().get(f, f))
+    labels = frame_labels()
+    profile["label"] = profile["frame"].map(lambda f: labels.get(f, f))
     return profile
 
 

@@ -16,8 +16,8 @@ PERCENT = ".0%"
 # Ten distinct, saturated hues: Streamlit's default pairs each colour with a pale one that
 # a legend entry can hardly be read in.
 CATEGORIES = alt.Scale(scheme="tableau10")
-# Long labels (frame names, theme labels) fit under the chart, two to a row.
-BELOW = alt.Legend(orient="bottom", columns=2, labelLimit=420, title=None)
+# Opaque symbols even where a layer (an interval band) is faint; room for long frame names.
+LEGEND = alt.Legend(title=None, symbolOpacity=1, labelLimit=340)
 PERIOD_AXIS = alt.Axis(format="%b %Y", labelOverlap=True)
 
 
@@ -47,7 +47,7 @@ def line_chart(frame: pd.DataFrame, *, y: str = "articles", color: str = "label"
     return alt.Chart(frame, title=title).mark_line(point=True).encode(
         x=alt.X("period:T", title=None, axis=PERIOD_AXIS),
         y=alt.Y(f"{y}:Q", title=y),
-        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=BELOW),
+        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=LEGEND),
         tooltip=[alt.Tooltip("period:T", title="period start"), f"{color}:N", f"{y}:Q"],
     )
 
@@ -58,7 +58,7 @@ def frame_share_chart(frame: pd.DataFrame, color: str = "label", title: str = "F
     `frame` needs period, share, low, high, carried, scored and the `color` column."""
     base = alt.Chart(frame, title=title).encode(
         x=alt.X("period:T", title=None, axis=PERIOD_AXIS),
-        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=BELOW),
+        color=alt.Color(f"{color}:N", title=None, scale=CATEGORIES, legend=LEGEND),
     )
     band = base.mark_area(opacity=0.12).encode(
         y=alt.Y("low:Q", title="share of articles", axis=alt.Axis(format=PERCENT)), y2="high:Q")
@@ -75,8 +75,9 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
     """A heatmap of `value` over `x` by `y` (e.g. theme by source group, frame by outlet)."""
     fmt = PERCENT if percent else "d"
     return alt.Chart(frame, title=title).mark_rect().encode(
-        x=alt.X(f"{x}:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=200)),
-        y=alt.Y(f"{y}:N", title=None, axis=alt.Axis(labelLimit=320)),
+        # Every column and row keeps its label (Vega drops overlapping ones by default).
+        x=alt.X(f"{x}:N", title=None, axis=alt.Axis(labelAngle=-40, labelLimit=220, labelOverlap=False)),
+        y=alt.Y(f"{y}:N", title=None, axis=alt.Axis(labelLimit=320, labelOverlap=False)),
         color=alt.Color(f"{value}:Q", title=None, scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(format=fmt)),
         tooltip=[f"{x}:N", f"{y}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
@@ -91,7 +92,8 @@ def distinctive_terms_chart(frame: pd.DataFrame, *, names: tuple[str, str] = ("A
     data = frame.assign(side=frame["z"].map(lambda z: names[0] if z > 0 else names[1]))
     return alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("z:Q", title=f"z-score (← {names[1]} · {names[0]} →)"),
-        y=alt.Y("term:N", sort=alt.EncodingSortField("z", order="descending"), title=None),
+        y=alt.Y("term:N", sort=alt.EncodingSortField("z", order="descending"), title=None,
+                axis=alt.Axis(labelOverlap=False)),   # every bar keeps its word
         color=alt.Color("side:N", title=None, scale=alt.Scale(domain=list(names))),
         tooltip=["term:N", alt.Tooltip("z:Q", format=".2f"), "side:N"],
     )

@@ -20,7 +20,8 @@ st.caption(f"{total} articles match; showing the newest {len(found)}. Click a co
 if widgets.empty(found, "No article matches."):
     st.stop()
 widgets.table(found, columns=["published_at", "outlet", "group", "language", "title", "url", "relevance_score"],
-              key="article_table", relevance_score=st.column_config.NumberColumn("relevance", format="%.2f"))
+              key="article_table", relevance_score=st.column_config.NumberColumn("relevance", format="%.2f"),
+              title=st.column_config.TextColumn(width="large"))   # keeps the link column in view
 
 titles = dict(zip(found["id"], found["title"]))
 ids = found["id"].tolist()

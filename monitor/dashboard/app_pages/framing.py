@@ -61,7 +61,7 @@ terms = data.distinctive_terms(url, first, second)
 if not widgets.empty(terms, "Not enough tokenised articles on both sides to compare."):
     widgets.chart(charts.distinctive_terms_chart(terms, names=names,
                                                  title="Distinctive terms (log-odds, informative Dirichlet prior)"),
-                  height=max(160, 18 * len(terms)))
+                  height=max(160, 22 * len(terms)))
     widgets.table(terms, key="terms_table", height=200,
                   count_a=st.column_config.NumberColumn(f"count in {names[0]}"),
                   count_b=st.column_config.NumberColumn(f"count in {names[1]}"))
@@ -72,8 +72,14 @@ if widgets.empty(shifts, "No framing shift detected in these dates."):
     st.stop()
 widgets.table(shifts, columns=["label", "scope_kind", "scope", "period", "method", "share", "baseline_share",
                                "effect", "ci_low", "ci_high", "p_value", "n"], key="shifts_table",
+              label=st.column_config.TextColumn("frame"), scope_kind=st.column_config.TextColumn("across"),
               share=st.column_config.NumberColumn(format="percent"),
-              baseline_share=st.column_config.NumberColumn("baseline", format="percent"))
+              baseline_share=st.column_config.NumberColumn("baseline", format="percent"),
+              effect=st.column_config.NumberColumn(format="%+.2f"),
+              ci_low=st.column_config.NumberColumn("effect 95% low", format="%+.2f"),
+              ci_high=st.column_config.NumberColumn("effect 95% high", format="%+.2f"),
+              p_value=st.column_config.NumberColumn("p", format="%.3f"),
+              n=st.column_config.NumberColumn("articles"))
 described = {row.id: f"{row.label} · {row.scope} · {row.period} ({row.effect:+.2f})" for row in shifts.itertuples()}
 shift_id = st.selectbox("Evidence for", list(described), format_func=described.get, key="shift_choice")
 evidence = shifts.set_index("id").loc[shift_id, "evidence"] or []
