@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.analyze.codebook import Codebook
-from monitor.analyze.text import add_zh_words, phrase_positions, stem_phrase, tokenize
+from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
 from monitor.models import FrameScore
 
 # Negation cues per script. Stop-word removal drops "not"/"не", so cues are found in the
@@ -64,6 +64,17 @@ class Term:
 class CompiledFrame:
     id: str
     terms: dict[str, tuple[Term, ...]]   # language -> terms
+    # language -> first stem -> indexes of the terms starting with it: an article is only
+    # checked for the few terms whose first word it contains
+    by_first: dict[str, dict[str, list[int]]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for language, terms in self.terms.items():
+            index: dict[str, list[int]] = {}
+            for i, term in enumerate(terms):
+                if term.stems:
+                    index.setdefault(term.stems[0], []).append(i)
+            self.by_first[language] = index
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,23 @@ class AnnotatedTokens:
     tokens: list[str]
     negated: set[int]
     factor: list[float]
+    # token -> its positions, so each of a codebook's many terms is one lookup, not a scan
+    positions: dict[str, list[int]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.positions:
+            for i, token in enumerate(self.tokens):
+                self.positions.setdefault(token, []).append(i)
+
+    def phrase_starts(self, phrase: tuple[str, ...]) -> list[int]:
+        """Start positions of `phrase`, as text.phrase_positions(self.tokens, phrase) gives."""
+        if not phrase:
+            return []
+        starts = self.positions.get(phrase[0], [])
+        if len(phrase) == 1:
+            return starts
+        n = len(phrase)
+        return [i for i in starts if tuple(self.tokens[i:i + n]) == phrase]
 
 
 def term_weight(stems: tuple[str, ...], text: str) -> float:
@@ -157,14 +185,19 @@ def frame_weight(parts: Sequence[AnnotatedTokens], frame: CompiledFrame,
     """
     weight, evidence = 0.0, []
     seen: set[tuple[str, ...]] = set()
+    present = set().union(*(part.positions for part in parts))
     for lang in sorted(frame.terms, key=lambda lang: lang != language):
-        for term in frame.terms[lang]:
+        # Only terms whose first stem occurs can match; skipping the others (in order) changes
+        # nothing, since a repeat of a term that cannot match cannot match either.
+        first = frame.by_first[lang]
+        candidates = sorted(i for stem in present.intersection(first) for i in first[stem])
+        for term in (frame.terms[lang][i] for i in candidates):
             if term.stems in seen:
                 continue
             seen.add(term.stems)
             kept, negated = [], False
             for part in parts:
-                for start in phrase_positions(part.tokens, term.stems):
+                for start in part.phrase_starts(term.stems):
                     if start in part.negated:
                         negated = True
                     else:

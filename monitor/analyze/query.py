@@ -10,6 +10,7 @@ analyze.text.stem_phrase, so `systems` matches `system` and 社会信用体系 m
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,21 @@ class TokenIndex:
         self.positions: dict[str, list[int]] = {}
         for i, token in enumerate(self.tokens):
             self.positions.setdefault(token, []).append(i)
+        self._sorted: list[str] | None = None   # distinct tokens in order, for prefix lookups
+
+    def starts(self, token: str, prefix: bool = False) -> list[int]:
+        """Positions of `token` (of every token starting with it when `prefix`), so a
+        wildcard term only checks where its first part can match."""
+        if not prefix:
+            return self.positions.get(token, [])
+        if self._sorted is None:
+            self._sorted = sorted(self.positions)
+        out: list[int] = []
+        for k in range(bisect.bisect_left(self._sorted, token), len(self._sorted)):
+            if not self._sorted[k].startswith(token):
+                break
+            out += self.positions[self._sorted[k]]
+        return out
 
     def count(self, phrase: Sequence[str]) -> int:
         """How many times `phrase` (a token tuple) occurs."""
@@ -52,7 +68,7 @@ class Term:
     def matches(self, index: TokenIndex) -> bool:
         if not any(self.wild):
             return index.count(self.tokens) > 0
-        return any(self._matches_at(index.tokens, i) for i in range(len(index.tokens)))
+        return any(self._matches_at(index.tokens, i) for i in index.starts(self.tokens[0], self.wild[0]))
 
     def _matches_at(self, tokens: Sequence[str], start: int) -> bool:
         if start + len(self.tokens) > len(tokens):

@@ -125,8 +125,12 @@ class TopicRules:
         rules = self.by_language.get(base)
         return rules if rules is not None and not rules.empty else self._union
 
-    def judge(self, tokens: Sequence[str], language: str, title_tokens: Sequence[str] = ()) -> Verdict:
-        """Score one article from its tokens (title + text) and, for a small bonus, its title's."""
+    def judge(self, tokens: Sequence[str], language: str, title_tokens: Sequence[str] = (), *,
+              title: str | None = None) -> Verdict:
+        """Score one article from its tokens (title + text) and, for a small bonus, its title's.
+
+        Give the title's tokens, or its text as `title`: it is then tokenized only when an
+        include term matched (the only case that looks at it)."""
         threshold = self.topic.threshold
         if self.open:
             return Verdict(1.0, True, "topic has no include terms: every article is relevant", "open")
@@ -135,8 +139,10 @@ class TopicRules:
         included = [t.text for t in rules.include if t.matches(index)]
         excluded = [t.text for t in rules.exclude if t.matches(index)]
         if included:
-            title = TokenIndex(title_tokens)
-            in_title = any(t.matches(title) for t in rules.include)
+            if title is not None:
+                title_tokens = tokenize(title, language)
+            title_index = TokenIndex(title_tokens)
+            in_title = any(t.matches(title_index) for t in rules.include)
             score = INCLUDE_SCORE + 0.04 * (len(included) - 1) + (0.06 if in_title else 0.0)
             score = max(INCLUDE_SCORE - 0.1, min(1.0, score) - 0.03 * len(excluded))
             reason = "include: " + ", ".join(included)
@@ -287,12 +293,125 @@ def build_pipeline(n_examples: int):
                      ("classifier", CalibratedClassifierCV(classifier, method="sigmoid", cv=folds))])
 
 
+class _CharNgramCounter:
+    """The term counts of a fitted char_wb vectorizer, computed per distinct word.
+
+    char_wb n-grams never cross words, so a document's counts are the sum of its words'
+    counts: (documents x words) @ (words x n-grams), with each word's in-vocabulary n-grams
+    found once and memoised. The result equals the vectorizer's own count matrix, which
+    scikit-learn builds by generating and looking up every n-gram of every document in
+    Python (most of the prediction time on a large corpus).
+    """
+
+    MAX_WORDS = 500_000   # memo bound; beyond it the memo restarts
+
+    def __init__(self, vectorizer: Any):
+        self.vectorizer = vectorizer
+        self.low, self.high = vectorizer.ngram_range
+        self.word_ids: dict[str, int] = {}
+        self.word_grams: list[list[int]] = []
+
+    def _grams(self, word: str) -> list[int]:
+        # As sklearn's _char_wb_ngrams: pad with spaces; a word shorter than n counts once.
+        vocabulary = self.vectorizer.vocabulary_
+        padded = f" {word} "
+        found = []
+        for n in range(self.low, self.high + 1):
+            offset = 0
+            grams = [padded[0:n]]
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset:offset + n])
+            found += [vocabulary[g] for g in grams if g in vocabulary]
+            if offset == 0:
+                break
+        return found
+
+    def _word_id(self, word: str) -> int:
+        found = self.word_ids.get(word)
+        if found is None:
+            found = self.word_ids[word] = len(self.word_grams)
+            self.word_grams.append(self._grams(word))
+        return found
+
+    def counts(self, documents: Sequence[str]) -> Any:
+        import numpy as np
+        import scipy.sparse as sp
+
+        if len(self.word_ids) > self.MAX_WORDS:
+            self.word_ids, self.word_grams = {}, []
+        lower = self.vectorizer.lowercase
+        rows, cols = [], []
+        for i, document in enumerate(documents):
+            ids = [self._word_id(w) for w in (document.lower() if lower else document).split()]
+            rows += [i] * len(ids)
+            cols += ids
+        n_words, n_features = len(self.word_grams), len(self.vectorizer.vocabulary_)
+        by_document = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)),
+                                    shape=(len(documents), n_words))
+        lengths = [len(g) for g in self.word_grams]
+        by_word = sp.csr_matrix((np.ones(sum(lengths), dtype=np.int64),
+                                 np.fromiter((j for g in self.word_grams for j in g), dtype=np.int64),
+                                 np.concatenate([[0], np.cumsum(lengths)])),
+                                shape=(n_words, n_features))
+        by_word.sum_duplicates()
+        counts = (by_document @ by_word).tocsr()
+        counts.sum_duplicates()
+        counts.eliminate_zeros()
+        counts.sort_indices()
+        return counts.astype(self.vectorizer.dtype)
+
+    def transform(self, documents: Sequence[str]) -> Any:
+        """What vectorizer.transform(documents) returns (same values, same positions)."""
+        return self.vectorizer._tfidf.transform(self.counts(documents), copy=False)
+
+
+def _char_counter(vectorizer: Any) -> _CharNgramCounter | None:
+    """A _CharNgramCounter for a fitted char_wb TfidfVectorizer, or None when its settings
+    are ones the shortcut does not reproduce exactly."""
+    plain = (getattr(vectorizer, "analyzer", None) == "char_wb" and vectorizer.preprocessor is None
+             and vectorizer.strip_accents is None and vectorizer.input == "content"
+             and not vectorizer.binary and hasattr(vectorizer, "vocabulary_")
+             and hasattr(vectorizer, "_tfidf"))
+    return _CharNgramCounter(vectorizer) if plain else None
+
+
+def _predict_proba(pipeline: Any, docs: list[dict], counters: dict[str, Any]) -> Any:
+    """pipeline.predict_proba(docs), with the character features computed by the shortcut
+    above when the pipeline has the shape build_pipeline gives it."""
+    try:
+        union = pipeline.named_steps["features"]
+        classifier = pipeline.named_steps["classifier"]
+        branches = dict(union.transformer_list)
+        chars = branches["chars"]
+        entry = counters.get("last")
+        if entry is None or entry[0] is not chars:   # another model: start a new memo
+            entry = counters["last"] = (chars, _char_counter(chars.named_steps["tfidf"]))
+        counter = entry[1]
+    except (AttributeError, KeyError, TypeError):
+        counter = None
+    if counter is None or union.transformer_weights or len(branches) != 2:
+        return pipeline.predict_proba(docs)
+    import scipy.sparse as sp
+
+    words = branches["words"].transform(docs)
+    characters = counter.transform(chars.named_steps["select"].transform(docs))
+    # FeatureUnion stacks its branches in order, as a CSR matrix.
+    blocks = [words if name == "words" else characters for name, _ in union.transformer_list]
+    return classifier.predict_proba(sp.hstack(blocks).tocsr())
+
+
 def _check_trainable(examples: Sequence[Example]) -> None:
     positives = sum(e.relevant for e in examples)
     negatives = len(examples) - positives
     if min(positives, negatives) < 6:
         raise InputError(f"need at least 6 relevant and 6 irrelevant labelled articles to train "
                          f"(have {positives} and {negatives})")
+
+
+# The memoised n-gram counter of the model used last, kept outside the model so it is never
+# pickled with it.
+_COUNTERS: dict[str, Any] = {}
 
 
 @dataclass
@@ -308,7 +427,7 @@ class RelevanceModel:
     def probabilities(self, examples: Sequence[Example]) -> list[float]:
         if not examples:
             return []
-        return [float(p) for p in self.pipeline.predict_proba(_docs(examples))[:, 1]]
+        return [float(p) for p in _predict_proba(self.pipeline, _docs(examples), _COUNTERS)[:, 1]]
 
     def to_blob(self) -> bytes:
         return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)

@@ -16,10 +16,12 @@ whenever a change here would alter the tokens of existing text.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -150,8 +152,12 @@ def _word_language(word: str, language: str) -> str:
     return language
 
 
+@lru_cache(maxsize=1 << 18)
 def _word_token(word: str, language: str) -> str | None:
-    """One non-CJK word -> its stem, or None when it is a stop word, a letter or a number."""
+    """One non-CJK word -> its stem, or None when it is a stop word, a letter or a number.
+
+    Memoised: word frequencies are Zipfian, so most words of a corpus were seen before and
+    stemming dominated tokenisation."""
     if word.isdigit():
         return word if _YEAR.fullmatch(word) else None
     if len(word) < 2:
@@ -187,6 +193,54 @@ def tokenize(text: str, language: str) -> list[str]:
             if token:
                 tokens.append(token)
     return tokens
+
+
+# Worker processes cost about a second to start and feed; below this many texts one
+# process is faster.
+POOL_MIN_TEXTS = 4000
+_POOL_CHUNK = 250
+
+
+def _init_worker(zh_words: frozenset[str]) -> None:
+    """Pool initializer: the same jieba dictionary as the parent (a no-op after fork)."""
+    add_zh_words(zh_words)
+
+
+def _tokenize_chunk(items: list[tuple[str, str]]) -> list[list[str]]:
+    return [tokenize(text, language) for text, language in items]
+
+
+class TokenizerPool:
+    """Tokenizes batches of (text, language), in worker processes when a batch is large.
+
+    The pool starts on the first large batch and is reused for the next ones; use it as a
+    context manager so the workers stop. Results equal `tokenize` on each item, in order.
+    """
+
+    def __init__(self, workers: int | None = None, min_texts: int = POOL_MIN_TEXTS):
+        self.workers = workers if workers is not None else len(os.sched_getaffinity(0))
+        self.min_texts = min_texts
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, items: Sequence[tuple[str, str]]) -> list[list[str]]:
+        if self.workers < 2 or len(items) < self.min_texts:
+            return _tokenize_chunk(list(items))
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker,
+                                             initargs=(zh_dictionary(),))
+        chunks = [list(items[i:i + _POOL_CHUNK]) for i in range(0, len(items), _POOL_CHUNK)]
+        return [tokens for chunk in self._pool.map(_tokenize_chunk, chunks) for tokens in chunk]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "TokenizerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def stem_phrase(phrase: str, language: str) -> tuple[str, ...]:

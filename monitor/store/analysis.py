@@ -64,20 +64,30 @@ def iter_articles_for_relevance(engine: Engine, *, full: bool = False,
 
 
 def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
-    """Store score, decision, reason and tokens: dicts with id, score, relevant, reason,
-    tokens, tokens_version. Returns how many articles were updated."""
+    """Store score, decision and reason: dicts with id, score, relevant, reason, and, for
+    freshly tokenized articles only, tokens and tokens_version (cached tokens are not
+    rewritten). Returns how many articles were updated."""
     if not results:
         return 0
-    stmt = (articles.update().where(articles.c.id == sa.bindparam("b_id"))
-            .values(relevance_score=sa.bindparam("b_score"), relevant=sa.bindparam("b_relevant"),
-                    relevance_reason=sa.bindparam("b_reason"), tokens=sa.bindparam("b_tokens"),
-                    tokens_version=sa.bindparam("b_tokens_version")))
-    rows = [{"b_id": r["id"], "b_score": r["score"], "b_relevant": r["relevant"],
-             "b_reason": r["reason"], "b_tokens": r["tokens"], "b_tokens_version": r["tokens_version"]}
-            for r in results]
+    verdict = {"relevance_score": sa.bindparam("b_score"), "relevant": sa.bindparam("b_relevant"),
+               "relevance_reason": sa.bindparam("b_reason")}
+    where = articles.c.id == sa.bindparam("b_id")
+    with_tokens = articles.update().where(where).values(
+        **verdict, tokens=sa.bindparam("b_tokens"), tokens_version=sa.bindparam("b_tokens_version"))
+    without_tokens = articles.update().where(where).values(**verdict)
+    tokenized, scored = [], []
+    for r in results:
+        row = {"b_id": r["id"], "b_score": r["score"], "b_relevant": r["relevant"], "b_reason": r["reason"]}
+        if "tokens" in r:
+            row.update(b_tokens=r["tokens"], b_tokens_version=r["tokens_version"])
+            tokenized.append(row)
+        else:
+            scored.append(row)
     with engine.begin() as conn:
-        conn.execute(stmt, rows)
-    return len(rows)
+        for stmt, rows in ((with_tokens, tokenized), (without_tokens, scored)):
+            if rows:
+                conn.execute(stmt, rows)
+    return len(results)
 
 
 def load_tokens(engine: Engine, ids: Sequence[str], version: int) -> dict[str, list[str]]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.analyze.codebook import Codebook, codebook_for
 from monitor.analyze.frame_model import FrameClassifier
-from monitor.analyze.framing import compile_codebook, score_article
+from monitor.analyze.framing import CompiledFrame, compile_codebook, score_article
 from monitor.analyze.shifts import detect_shifts
 from monitor.config import Settings
 from monitor.models import FrameScore
@@ -45,8 +45,10 @@ def _with_model(scores: list[FrameScore], model: FrameClassifier, probs, languag
     return out
 
 
-def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifier | None) -> list[FrameScore]:
-    compiled = compile_codebook(codebook)
+def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifier | None,
+               compiled: list[CompiledFrame] | None = None) -> list[FrameScore]:
+    """Frame scores of these articles (`compiled`: the codebook compiled once by the caller)."""
+    compiled = compiled if compiled is not None else compile_codebook(codebook)
     texts = [article_text(r) for r in rows]
     probs = model.predict_proba(texts, [r.language for r in rows]) if model and rows else None
     scores: list[FrameScore] = []
@@ -68,9 +70,10 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         rows = store.articles_to_score(conn, full=full)
     model = FrameClassifier.from_bytes(blob) if blob else None
     scored = 0
+    compiled = compile_codebook(codebook)
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
-        scores = score_rows(batch, codebook, settings.frames.min_score, model)
+        scores = score_rows(batch, codebook, settings.frames.min_score, model, compiled)
         with engine.begin() as conn:
             store.save_frame_scores(conn, scores)
         scored += len(batch)

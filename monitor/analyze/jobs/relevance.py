@@ -19,7 +19,7 @@ from monitor.analyze.relevance import (
     Example, RelevanceModel, TopicRules, article_text, combine, cross_validated_probabilities,
     evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
 )
-from monitor.analyze.text import TOKENIZER_VERSION, tokenize, zh_dictionary
+from monitor.analyze.text import TOKENIZER_VERSION, TokenizerPool, zh_dictionary
 from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
@@ -36,15 +36,33 @@ def _fingerprint(value: object) -> str:
                           .encode()).hexdigest()[:16]
 
 
-def _tokens(article: ArticleText, retokenize: bool) -> list[str]:
-    """The cached tokens when still valid, else freshly computed ones."""
-    if not retokenize and article.tokens is not None and article.tokens_version == TOKENIZER_VERSION:
-        return list(article.tokens)
-    return tokenize(article_text(article.title, article.summary, article.fulltext), article.language)
+BATCH = 5000   # articles per batch: large, so the classifier and the tokenizer pool work in bulk
+
+
+def _cached(article: ArticleText, retokenize: bool) -> bool:
+    return not retokenize and article.tokens is not None and article.tokens_version == TOKENIZER_VERSION
+
+
+def _body(article: ArticleText) -> str:
+    return "\n".join(p for p in (article.summary, article.fulltext) if p)
+
+
+def _fresh_tokens(batch: list[ArticleText], pool: TokenizerPool) -> dict[str, tuple[list[str], list[str]]]:
+    """Title and full tokens of the articles without valid cached tokens, by id.
+
+    Title and body are tokenized apart: the tokens of article_text(title, ...) are exactly
+    the title's followed by the body's (the newline between them splits every piece), and
+    the judge needs the title's too."""
+    items = [(text, a.language) for a in batch for text in (a.title, _body(a))]
+    tokens = pool.map(items)
+    return {a.id: (tokens[2 * i], tokens[2 * i] + tokens[2 * i + 1]) for i, a in enumerate(batch)}
 
 
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
-    """Judge every article not judged yet (all when `full`); return counts."""
+    """Judge every article not judged yet (all when `full`); return counts.
+
+    Cached tokens are reused (also by `full`) unless the tokenizer or the jieba dictionary
+    changed; only new tokens are written back."""
     rules = TopicRules(settings.topic, settings.source or "feeds.yaml")
     _train_on_seed_labels(engine, settings)
     stored = load_model(engine, MODEL_NAME)
@@ -53,30 +71,31 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
              "zh": _fingerprint(sorted(zh_dictionary())),
              "model": str(stored.trained_at) if model and stored else None}
     previous = get_state(engine, STATE_KEY) or {}
-    retokenize = full or previous.get("zh") not in (None, state["zh"])
+    retokenize = previous.get("zh") not in (None, state["zh"])
     rescore = full or retokenize or previous != state
     counts = {"scored": 0, "relevant": 0, "tokenized": 0, "classifier": model is not None,
               "full": rescore}
-    for batch in iter_articles_for_relevance(engine, full=rescore):
-        results = []
-        examples = []
-        for article in batch:
-            cached = (not retokenize and article.tokens is not None
-                      and article.tokens_version == TOKENIZER_VERSION)
-            tokens = _tokens(article, retokenize)
-            counts["tokenized"] += not cached
-            examples.append(Example(article.id, article.title,
-                                    "\n".join(p for p in (article.summary, article.fulltext) if p),
-                                    article.language, False, tuple(tokens)))
-        probabilities = model.probabilities(examples) if model else [None] * len(examples)
-        for article, example, probability in zip(batch, examples, probabilities):
-            rule = rules.judge(example.tokens, article.language, tokenize(article.title, article.language))
-            verdict = combine(rule, probability, settings.topic.threshold)
-            results.append({"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
-                            "reason": verdict.reason, "tokens": list(example.tokens),
-                            "tokens_version": TOKENIZER_VERSION})
-            counts["relevant"] += verdict.relevant
-        counts["scored"] += save_relevance(engine, results)
+    with TokenizerPool() as pool:
+        for batch in iter_articles_for_relevance(engine, full=rescore, batch_size=BATCH):
+            fresh = _fresh_tokens([a for a in batch if not _cached(a, retokenize)], pool)
+            counts["tokenized"] += len(fresh)
+            examples = [Example(a.id, a.title, _body(a), a.language, False,
+                                tuple(fresh[a.id][1] if a.id in fresh else a.tokens)) for a in batch]
+            probabilities = model.probabilities(examples) if model else [None] * len(examples)
+            results = []
+            for article, example, probability in zip(batch, examples, probabilities):
+                if article.id in fresh:
+                    rule = rules.judge(example.tokens, article.language, fresh[article.id][0])
+                else:
+                    rule = rules.judge(example.tokens, article.language, title=article.title)
+                verdict = combine(rule, probability, settings.topic.threshold)
+                result = {"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
+                          "reason": verdict.reason}
+                if article.id in fresh:
+                    result.update(tokens=list(example.tokens), tokens_version=TOKENIZER_VERSION)
+                results.append(result)
+                counts["relevant"] += verdict.relevant
+            counts["scored"] += save_relevance(engine, results)
     set_state(engine, STATE_KEY, state)
     return counts
 
