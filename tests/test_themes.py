@@ -7,6 +7,7 @@ import hashlib
 import random
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from sklearn.metrics import normalized_mutual_info_score
@@ -14,7 +15,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from monitor.analyze.jobs import themes as themes_job
 from monitor.analyze.text import TOKENIZER_VERSION, tokenize
 from monitor.analyze.themes import (FittedTheme, ThemeDoc, concept_mode, display_term, fit_themes, headlines,
-                                    match_themes, surface_forms)
+                                    match_themes, partition_nmi, surface_forms)
 from monitor.config import parse_settings
 from monitor.store import grouping, open_engine
 from monitor.store.schema import articles, theme_events, themes
@@ -65,6 +66,14 @@ def test_the_number_of_themes_can_be_set():
 
 def test_too_few_articles_give_no_model():
     assert fit_themes(_docs(_corpus(1))) is None
+
+
+def test_partition_nmi_agrees_with_scikit_learn():
+    rng = random.Random(5)
+    for _ in range(50):
+        a = [rng.randrange(rng.randint(1, 5)) for _ in range(40)]
+        b = [rng.randrange(rng.randint(1, 5)) for _ in range(40)]
+        assert partition_nmi(np.array(a), np.array(b)) == pytest.approx(normalized_mutual_info_score(a, b), abs=1e-9)
 
 
 def _theme(weights: dict[str, float], name: str) -> FittedTheme:

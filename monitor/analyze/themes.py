@@ -40,7 +40,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
-from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
@@ -193,8 +192,24 @@ def _stability_and_coherence(sample: sp.csr_matrix, binary: sp.csc_matrix, k: in
     agreement = []
     for a, b in itertools.combinations(runs, 2):
         shared = (a >= 0) & (b >= 0)
-        agreement.append(normalized_mutual_info_score(a[shared], b[shared]))
+        agreement.append(partition_nmi(a[shared], b[shared]))
     return {"stability": float(np.mean(agreement)), "coherence": coherence}
+
+
+def partition_nmi(a: np.ndarray, b: np.ndarray) -> float:
+    """NMI of two labelings (arithmetic mean of entropies, as scikit-learn's default);
+    written out because choosing k compares hundreds of pairs and scikit-learn's input
+    checks cost more than the arithmetic."""
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= len(a)
+    p_a, p_b = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    mutual = float((joint[nz] * np.log(joint[nz] / np.outer(p_a, p_b)[nz])).sum())
+    entropy = (-(p_a * np.log(p_a)).sum() - (p_b * np.log(p_b)).sum()) / 2
+    return 1.0 if entropy <= 0 else max(0.0, min(1.0, mutual / entropy))
 
 
 def npmi_coherence(binary: sp.csc_matrix, top_terms: Sequence[Sequence[int]]) -> float:
@@ -267,7 +282,8 @@ def _describe(docs: Sequence[ThemeDoc], matrix: sp.csr_matrix, labels: np.ndarra
         closeness = np.asarray((rows[members] @ centroids[j]).ravel()).ravel()
         central = members[np.argsort(-closeness, kind="stable")]
         stems = [str(terms[t]) for t in distinctive]
-        forms = surface_forms([docs[i] for i in central[:LABEL_SAMPLE]], set(stems))
+        forms = surface_forms([docs[i] for i in central[:LABEL_SAMPLE]],
+                              {t for t in stems if not t.startswith(CONCEPT)})
         themes.append(FittedTheme(
             terms=tuple(display_term(stem, forms) for stem in stems),
             weights={str(terms[t]): round(float(centroids[j][t]), 5) for t in heavy},
@@ -285,8 +301,11 @@ def surface_forms(docs: Sequence[ThemeDoc], stems: set[str]) -> dict[str, str]:
     """The most frequent written form of each stem in the documents' text
     ("социальн" -> "социального"); stems never seen keep no entry."""
     seen: dict[str, Counter] = defaultdict(Counter)
+    starts = {stem[:2] for stem in stems}   # a stem begins like its words: skip the rest cheaply
     for doc in docs:
         for word in _WORD.findall(doc.text):
+            if word[:2].lower().replace("ё", "е") not in starts:
+                continue
             token = _single_token(word, doc.language)
             if token in stems:
                 seen[token][word] += 1
