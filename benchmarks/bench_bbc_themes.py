@@ -1,6 +1,7 @@
 """Themes on BBC News (2,225 articles, 5 classes), through ingest and analyze, k automatic.
 
     .venv/bin/python -W ignore benchmarks/bench_bbc_themes.py
+    .venv/bin/python -W ignore benchmarks/bench_bbc_themes.py --demo DIR   # after `monitor demo --dir DIR`
 
 Byte-identical files are dropped first (98 groups; 2,127 articles remain). The articles
 are written as one local RSS file (dates spread over 2004-2005), ingested with
@@ -8,13 +9,18 @@ are written as one local RSS file (dates spread over 2004-2005), ingested with
 themes job run as `monitor analyze --full` would. Score: NMI between theme and class; a
 near-duplicate article counts in its original's theme. Baseline in the same run: NMF with
 k=5 given, each article to its strongest component, on the same TF-IDF.
+
+With --demo, the themes of a finished demo (English, Russian and Chinese outlets) instead:
+each theme's label, headlines and languages, and the theme x source-group table of shares.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import sys
+from collections import Counter
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -95,5 +101,35 @@ def main() -> None:
     print(f"baseline (NMF, k=5 given, strongest component): NMI {baseline(items):.3f}")
 
 
+def demo(folder: Path) -> None:
+    """Print the demo's themes: label, size, languages, headlines; then shares per group."""
+    engine = open_engine(f"sqlite:///{folder / 'monitor.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(articles.c.language, articles.c.group_name, articles.c.theme_id)
+                            .where(articles.c.theme_id.is_not(None))).all()
+        found = grouping.load_themes(conn)
+        state = grouping.get_state(conn, themes.STATE_KEY) or {}
+    mode = "words" if state.get("word_weight") is None else f"concepts + words x{state['word_weight']}"
+    print(f"{len(found)} themes over {len(rows)} articles (features: {mode})")
+    by_theme = {t["id"]: [r for r in rows if r.theme_id == t["id"]] for t in found}
+    for t in found:
+        languages = Counter(r.language for r in by_theme[t["id"]])
+        spans = sum(count >= 0.1 * t["size"] for count in languages.values())
+        print(f"\n{t['label']}  ({t['size']} articles; {dict(languages.most_common())}; "
+              f"{spans} languages with >= 10%)")
+        for headline in t["headlines"]:
+            print(f"    - {headline}")
+    groups = sorted({r.group_name for r in rows})
+    totals = Counter(r.group_name for r in rows)
+    print("\nshare of each group's articles per theme")
+    print(f"{'':40}" + "".join(f"{g[:13]:>14}" for g in groups))
+    for t in found:
+        counts = Counter(r.group_name for r in by_theme[t["id"]])
+        print(f"{t['label'][:39]:40}" + "".join(f"{counts[g] / totals[g]:14.2f}" for g in groups))
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo", type=Path, help="folder of a finished `monitor demo` run")
+    args = parser.parse_args()
+    demo(args.demo) if args.demo else main()
