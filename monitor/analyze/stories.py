@@ -9,10 +9,15 @@ again (so one cosine mixes both):
     entity block    names (capitalised Latin/Cyrillic words, stemmed) and numbers
                     (4,700 / 2022 / 12.5%), which pin down *which* event a text is about.
 
-Articles are taken day by day in publication order. Each joins the open story whose
-centroid (sum of its members' vectors) is most similar, if that cosine reaches the
-threshold; otherwise it starts a new story. A story is open while its last article is at
-most `window_days` old, so comparisons stay local in time and never all-pairs.
+Articles are taken in publication order. Each joins the story whose members published
+within `window_days` of it are, on average, most similar to it (average linkage), if that
+mean reaches the threshold; otherwise it starts a new story. Averaging over members keeps
+a story from drifting the way a growing centroid does, and one close member cannot pull a
+neighbouring topic in. Across languages a pair counts the larger of its cosine and
+`bridge_weight` times the cosine of the language-independent features. Similarities are
+computed per chunk of documents against everything within the window (one sparse
+product), so there is no per-day or per-story state to rebuild and comparisons stay local
+in time, never all-pairs.
 
 Existing assignments are never revised: an incremental run only places new articles,
 so a story's id and members change only when an article joins it. A story's id is
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from monitor.analyze.text import add_zh_words, make_vectorizer, stem_phrase, tokenize
+from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -50,7 +55,6 @@ class StoryParams:
     entity_weight: float = 0.8    # weight of the entity block against the text block
     lead_tokens: int = 80         # tokens of title + lead used (the lead carries the event)
     bridge_weight: float = 0.8    # how much a cross-language match counts against a same-language one
-    bigrams: bool = False         # word pairs as features too (measured: no gain on WikiRef)
 
 
 @dataclass(frozen=True)
@@ -136,42 +140,92 @@ def story_id_for(first_article_id: str) -> str:
     return "s-" + hashlib.sha1(first_article_id.encode("utf-8")).hexdigest()[:16]
 
 
-def doc_vectors(docs: Sequence[StoryDoc], params: StoryParams) -> sp.csr_matrix:
-    """L2-normalised rows mixing the text block and the entity block of each document."""
-    blocks = []
-    for field, weight, ngrams in (("terms", 1.0, (1, 2) if params.bigrams else (1, 1)),
-                                  ("entities", params.entity_weight, (1, 1))):
-        values = [getattr(doc, field) for doc in docs]
-        if weight <= 0 or not any(values):
-            continue
-        try:
-            matrix = make_vectorizer(min_df=1, max_df=1.0, ngram_range=ngrams).fit_transform(values)
-        except ValueError:   # empty vocabulary
-            continue
-        blocks.append(normalize(matrix) * weight)
-    if not blocks:
-        return sp.csr_matrix((len(docs), 1), dtype=np.float32)
+class Frequencies:
+    """Document frequencies of story features (terms, concepts, names, numbers) over every
+    article grouped so far. The IDF of an incremental run then matches the full run's
+    instead of coming from the few articles near the new ones."""
+
+    def __init__(self, documents: int = 0, counts: dict[str, int] | None = None):
+        self.documents = documents
+        self.counts: dict[str, int] = dict(counts or {})
+
+    @classmethod
+    def of(cls, docs: Iterable[StoryDoc]) -> Frequencies:
+        frequencies = cls()
+        frequencies.add(docs)
+        return frequencies
+
+    def add(self, docs: Iterable[StoryDoc]) -> None:
+        counts = self.counts
+        for doc in docs:
+            self.documents += 1
+            for feature in set(doc.terms).union(doc.entities):
+                counts[feature] = counts.get(feature, 0) + 1
+
+    def idf(self, features: Sequence[str]) -> np.ndarray:
+        """Smoothed IDF, ln((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfVectorizer."""
+        df = np.array([self.counts.get(f, 0) for f in features], dtype=np.float64)
+        return np.log((1.0 + self.documents) / (1.0 + df)) + 1.0
+
+    def to_json(self) -> dict:
+        return {"documents": self.documents, "counts": self.counts}
+
+    @classmethod
+    def from_json(cls, value: Mapping | None) -> Frequencies | None:
+        if not value or "counts" not in value:
+            return None
+        return cls(int(value["documents"]), dict(value["counts"]))
+
+
+def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies) -> sp.csr_matrix:
+    """L2-normalised TF-IDF rows (sublinear tf) of feature lists, IDF from `frequencies`."""
+    if not values:
+        return sp.csr_matrix((0, 1), dtype=np.float32)
+    vocabulary: dict[str, int] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for features in values:
+        indices.extend(vocabulary.setdefault(f, len(vocabulary)) for f in features)
+        indptr.append(len(indices))
+    counts = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                           shape=(len(values), max(len(vocabulary), 1)))
+    counts.sum_duplicates()
+    counts.data = 1.0 + np.log(counts.data)
+    if vocabulary:
+        counts = counts @ sp.diags(frequencies.idf(list(vocabulary)).astype(np.float32))
+    return normalize(counts.tocsr())
+
+
+def doc_vectors(docs: Sequence[StoryDoc], params: StoryParams,
+                frequencies: Frequencies | None = None) -> sp.csr_matrix:
+    """L2-normalised rows mixing the text block and the entity block of each document
+    (IDF from `frequencies`, else from `docs` themselves)."""
+    if not docs:
+        return sp.csr_matrix((0, 1), dtype=np.float32)
+    frequencies = frequencies or Frequencies.of(docs)
+    blocks = [tfidf_rows([doc.terms for doc in docs], frequencies)]
+    if params.entity_weight > 0:
+        blocks.append(tfidf_rows([doc.entities for doc in docs], frequencies) * params.entity_weight)
     return normalize(sp.hstack(blocks, format="csr")).astype(np.float32)
 
 
-def bridge_vectors(docs: Sequence[StoryDoc]) -> sp.csr_matrix:
+def bridge_vectors(docs: Sequence[StoryDoc], frequencies: Frequencies | None = None) -> sp.csr_matrix:
     """L2-normalised rows of the features that do not depend on the language: glossary
     concepts, numbers and names. They carry a story from one language into another."""
     values = [[t for t in doc.terms if t[:2] == "c:"] + list(doc.entities) for doc in docs]
-    if not any(values):
-        return sp.csr_matrix((len(docs), 1), dtype=np.float32)
-    matrix = make_vectorizer(min_df=1, max_df=1.0).fit_transform(values)
-    return normalize(matrix).astype(np.float32)
+    return tfidf_rows(values, frequencies or Frequencies.of(docs)).astype(np.float32)
 
 
-def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams()) -> dict[str, str]:
+def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams(),
+                   frequencies: Frequencies | None = None) -> dict[str, str]:
     """Story ids for the documents without one; documents with one are context.
 
     Context documents should include every member of each story that may still be open
-    (last seen within the window before the earliest new document)."""
+    (last seen within the window before the earliest new document). `frequencies` should
+    count every grouped article (default: `docs` alone)."""
     order = sorted(range(len(docs)), key=lambda i: (docs[i].published, docs[i].id))
     docs = [docs[i] for i in order]
-    clustering = _OnlineClustering(docs, params)
+    clustering = _OnlineClustering(docs, params, frequencies or Frequencies.of(docs))
     new = [i for i, doc in enumerate(docs) if doc.story_id is None]
     assigned: dict[str, str] = {}
     for start in range(0, len(new), _CHUNK):
@@ -201,11 +255,11 @@ class _OnlineClustering:
     document within the window of the chunk, so the work grows with the number of
     documents, not days, and no per-story state needs rebuilding."""
 
-    def __init__(self, docs: Sequence[StoryDoc], params: StoryParams):
+    def __init__(self, docs: Sequence[StoryDoc], params: StoryParams, frequencies: Frequencies):
         self.docs = docs
         self.params = params
-        self.vectors = doc_vectors(docs, params)
-        self.bridge = bridge_vectors(docs)
+        self.vectors = doc_vectors(docs, params, frequencies)
+        self.bridge = bridge_vectors(docs, frequencies)
         codes: dict[str, int] = {}
         self.languages = np.array([codes.setdefault(doc.language, len(codes)) for doc in docs])
         self.days = np.array([_day(doc.published) for doc in docs])
@@ -264,11 +318,11 @@ class _OnlineClustering:
 
 
 def summarize(docs: Sequence[StoryDoc], story_of: Mapping[str, str],
-              params: StoryParams = StoryParams()) -> list[Story]:
+              params: StoryParams = StoryParams(), frequencies: Frequencies | None = None) -> list[Story]:
     """Summaries of the stories of `docs` (all their members must be among `docs`).
 
     The headline is the most central member: the one most similar to the story's centroid."""
-    vectors = doc_vectors(docs, params)
+    vectors = doc_vectors(docs, params, frequencies)
     groups: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):
         story = story_of.get(doc.id) or doc.story_id

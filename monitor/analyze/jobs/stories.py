@@ -12,11 +12,14 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.analyze.stories import (Glossary, Story, StoryDoc, StoryParams, assign_stories,
-                                     story_doc, summarize)
+from monitor.analyze.stories import (Frequencies, Glossary, Story, StoryDoc, StoryParams,
+                                     assign_stories, story_doc, summarize)
 from monitor.analyze.text import TOKENIZER_VERSION, tokenize
 from monitor.config import Settings
 from monitor.store import grouping
+
+# Document frequencies of story features over every grouped article, kept between runs.
+FREQUENCIES_KEY = "stories.frequencies"
 
 
 def story_params(settings: Settings) -> StoryParams:
@@ -41,13 +44,15 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
             grouping.clear_stories(conn)
         emptied = grouping.release_ungrouped(conn)
         new_rows = grouping.unassigned_story_inputs(conn)
+        stored = None if full else Frequencies.from_json(grouping.get_state(conn, FREQUENCIES_KEY))
         context_rows: list[sa.Row] = []
         if new_rows:
             earliest = min(row.published_at for row in new_rows)
             open_ids = grouping.open_story_ids(conn, earliest - timedelta(days=params.window_days))
             context_rows = grouping.story_member_inputs(conn, open_ids)
     docs = [_doc(row, glossary, params) for row in [*context_rows, *new_rows]]
-    assigned = assign_stories(docs, params)
+    frequencies = _frequencies(stored, docs, len(context_rows))
+    assigned = assign_stories(docs, params, frequencies)
     touched = set(assigned.values()) | emptied
     with engine.begin() as conn:
         grouping.set_article_stories(conn, assigned)
@@ -56,13 +61,25 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         extra = [_doc(row, glossary, params) for row in grouping.story_member_inputs(conn, missing)]
         members = [doc for doc in [*docs, *extra]
                    if (assigned.get(doc.id) or doc.story_id) in touched]
-        summaries = summarize(members, assigned, params)
+        summaries = summarize(members, assigned, params, frequencies)
         grouping.save_stories(conn, [_story_row(story) for story in summaries])
         grouping.delete_stories(conn, touched - {story.id for story in summaries})
         total = grouping.count_stories(conn)
+        if new_rows or stored is None:
+            grouping.set_state(conn, FREQUENCIES_KEY, frequencies.to_json(), datetime.now(timezone.utc))
     new_stories = {s for s in assigned.values() if s not in {d.story_id for d in docs}}
     return {"articles": len(new_rows), "new_stories": len(new_stories),
             "updated_stories": len(touched) - len(new_stories), "stories": total}
+
+
+def _frequencies(stored: Frequencies | None, docs: list[StoryDoc], n_context: int) -> Frequencies:
+    """The stored frequencies plus the new documents; without any stored (a full run, or a
+    database from before they were kept), the frequencies of the documents at hand.
+    Articles that leave the grouped set stay counted until the next full run."""
+    if stored is None:
+        return Frequencies.of(docs)
+    stored.add(docs[n_context:])
+    return stored
 
 
 def _doc(row: sa.Row, glossary: Glossary, params: StoryParams) -> StoryDoc:
