@@ -252,3 +252,33 @@ def test_pages_read_postgresql_too(dashboard_db, pg_url, monkeypatch):
     shares = table(open_page("framing"), "carried", "scored")
     november = shares[(shares["frame"] == "law") & (shares["period"] == "2026-11-01")]
     assert november[["carried", "scored"]].values.tolist() == [[4, 7]]
+
+
+def test_themes_page_shows_words_where_the_analysis_keeps_stems(tmp_path, monkeypatch, dashboard_db):
+    url = f"sqlite:///{tmp_path / 'stems.db'}"
+    build_dashboard_db(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        from monitor.store.schema import themes
+        conn.execute(themes.update().where(themes.c.id == "t2").values(
+            label="firm · corpor", terms=["firm", "corpor", "credit rate"]))
+    engine.dispose()
+    monkeypatch.setenv("MONITOR_DB_URL", url)
+    app = open_page("themes")
+    listing = table(app, "label", "terms", "window_articles").set_index("id")
+    assert listing.loc["t2", "label"] == "firms · corporate"   # from "Corporate credit ratings and EU firms"
+    assert listing.loc["t2", "terms"] == "firms, corporate, credit ratings"
+    assert listing.loc["t1", "label"] == "blacklists · law · 失信"   # words stay as they are
+
+
+def test_annotate_page_says_when_no_quality_was_measured(tmp_path, monkeypatch, dashboard_db):
+    url = f"sqlite:///{tmp_path / 'unmeasured.db'}"
+    build_dashboard_db(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(models.update().values(metrics={"examples": 182, "cross_validated": None}))
+    engine.dispose()
+    monkeypatch.setenv("MONITOR_DB_URL", url)
+    app = open_page("annotate")
+    assert table(app, "model", "F1")["examples"].tolist() == [182]
+    assert any("Quality not measured yet" in caption.value for caption in app.caption)

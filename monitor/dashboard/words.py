@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from monitor.analyze.text import tokenize
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PREFIX = 3   # a stem and its words share their first letters (Snowball trims endings)
 
 
@@ -26,8 +27,8 @@ def surface_forms(stems: Iterable[str], texts: Iterable[tuple[str, str]]) -> dic
     words: dict[str, Counter] = defaultdict(Counter)
     for text, language in texts:
         for word in _WORD.findall((text or "").lower()):
-            if word[:_PREFIX] not in prefixes:
-                continue   # cheap filter: only words that could stem to a wanted term
+            if word[:_PREFIX] not in prefixes or _CJK.search(word):
+                continue   # only words that could stem to a wanted term; Chinese is not stemmed
             key = (word, language)
             if key not in stem_of:
                 tokens = tokenize(word, language)

@@ -59,7 +59,11 @@ else:
 st.subheader("Models")
 metrics = data.model_metrics(url)
 if metrics:
-    widgets.table(training.metrics_table(metrics), key="models")
+    quality = training.metrics_table(metrics)
+    widgets.table(quality, key="models")
+    if quality[["F1", "precision", "recall"]].isna().all(axis=None):
+        st.caption("Quality not measured yet (these models were not cross-validated): "
+                   "retrain with the labels to measure it.")
 else:
     st.info("No trained model yet.")
 if st.button("Retrain with the labels", key="retrain",

@@ -31,13 +31,17 @@ st.subheader("Top stories this week")
 stories = data.top_stories(url, week, 10)
 if not widgets.empty(stories, "No story this week."):
     widgets.table(stories, columns=["headline", "outlets", "languages", "articles", "first_seen", "last_seen"],
-                  key="overview_stories")
+                  key="overview_stories",
+                  first_seen=st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
+                  last_seen=st.column_config.DatetimeColumn("last seen", format="YYYY-MM-DD HH:mm"))
 
 st.subheader("Biggest framing shifts")
 shifts = data.shifts(url, flt)
 if not widgets.empty(shifts, "No framing shift detected in these dates."):
     widgets.table(shifts.head(5), columns=["label", "scope_kind", "scope", "period", "share",
                                             "baseline_share", "effect", "n"], key="overview_shifts",
+                  label=st.column_config.TextColumn("frame"), scope_kind=st.column_config.TextColumn("across"),
                   share=st.column_config.NumberColumn(format="percent"),
                   baseline_share=st.column_config.NumberColumn("baseline", format="percent"),
-                  effect=st.column_config.NumberColumn(format="%+.2f"))
+                  effect=st.column_config.NumberColumn(format="%+.2f"),
+                  n=st.column_config.NumberColumn("articles"))

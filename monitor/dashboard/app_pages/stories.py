@@ -12,7 +12,9 @@ stories = data.top_stories(url, flt, 200)
 if widgets.empty(stories, "No story in these dates and filters."):
     st.stop()
 widgets.table(stories, columns=["headline", "outlets", "languages", "articles", "first_seen", "last_seen"],
-              key="stories_list", height=300)
+              key="stories_list", height=300,
+              first_seen=st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
+              last_seen=st.column_config.DatetimeColumn("last seen", format="YYYY-MM-DD HH:mm"))
 
 ids = stories["id"].tolist()
 headlines = dict(zip(stories["id"], stories["headline"]))
@@ -33,7 +35,10 @@ right.metric("Languages", originals["language"].nunique())
 
 st.subheader("Articles")
 widgets.table(detail["articles"], columns=["published_at", "outlet", "group", "language", "title", "url",
-                                           "duplicate_of"], key="story_articles")
+                                           "duplicate_of"], key="story_articles",
+              published_at=st.column_config.DatetimeColumn("published", format="YYYY-MM-DD HH:mm"),
+              title=st.column_config.TextColumn(width="large"),
+              duplicate_of=st.column_config.TextColumn("copy of"))
 
 st.subheader("Same event, different frames")
 mix = detail["frame_mix"]
@@ -42,4 +47,7 @@ if not widgets.empty(mix, "No frame scores for this story's articles yet."):
                                  title="Share of each outlet's articles carrying the frame"),
                   height=max(120, 40 * mix["outlet"].nunique()))
     widgets.table(mix, columns=["outlet", "group", "label", "articles", "outlet_articles", "share"],
-                  key="story_frames", share=st.column_config.NumberColumn(format="percent"))
+                  key="story_frames", share=st.column_config.NumberColumn(format="percent"),
+                  label=st.column_config.TextColumn("frame"),
+                  articles=st.column_config.NumberColumn("articles with the frame"),
+                  outlet_articles=st.column_config.NumberColumn("outlet's articles"))
