@@ -7,6 +7,11 @@ decide presence, while the matched terms stay as evidence.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Engine
 
 from monitor.analyze.codebook import Codebook, codebook_for
@@ -59,6 +64,46 @@ def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifie
     return scores
 
 
+# Below this many articles one process is faster than starting workers.
+POOL_MIN_ARTICLES = 4000
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What scoring reads of an article (picklable, unlike a database row)."""
+
+    id: str
+    title: str | None
+    summary: str | None
+    fulltext: str | None
+    language: str
+
+
+_worker_args: tuple | None = None
+
+
+def _init_worker(args: tuple) -> None:
+    global _worker_args
+    _worker_args = args
+
+
+def _score_in_worker(batch: list[_Row]) -> list[FrameScore]:
+    assert _worker_args is not None
+    return score_rows(batch, *_worker_args)
+
+
+def _scored_batches(batches: list[list[_Row]], args: tuple) -> Iterator[tuple[list[_Row], list[FrameScore]]]:
+    """(batch, its scores) in order; scored by worker processes, one per core, when there
+    are many articles (codebook matching is pure Python, so threads would not help)."""
+    workers = len(os.sched_getaffinity(0))
+    if workers < 2 or sum(map(len, batches)) < POOL_MIN_ARTICLES:
+        for batch in batches:
+            yield batch, score_rows(batch, *args)
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(args,)) as pool:
+        yield from zip(batches, pool.map(_score_in_worker, batches))
+
+
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     """Score what is new (everything when `full`), then replace the shifts table."""
     codebook = codebook_for(settings.frames)
@@ -71,9 +116,8 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     model = FrameClassifier.from_bytes(blob) if blob else None
     scored = 0
     compiled = compile_codebook(codebook)
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start:start + BATCH]
-        scores = score_rows(batch, codebook, settings.frames.min_score, model, compiled)
+    batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language) for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
+    for batch, scores in _scored_batches(batches, (codebook, settings.frames.min_score, model, compiled)):
         with engine.begin() as conn:
             store.save_frame_scores(conn, scores)
         scored += len(batch)
