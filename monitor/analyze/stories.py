@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,11 +158,12 @@ class Frequencies:
         return frequencies
 
     def add(self, docs: Iterable[StoryDoc]) -> None:
+        docs = list(docs)
+        self.documents += len(docs)
+        added = Counter(chain.from_iterable({*doc.terms, *doc.entities} for doc in docs))
         counts = self.counts
-        for doc in docs:
-            self.documents += 1
-            for feature in set(doc.terms).union(doc.entities):
-                counts[feature] = counts.get(feature, 0) + 1
+        for feature, count in added.items():
+            counts[feature] = counts.get(feature, 0) + count
 
     def idf(self, features: Sequence[str]) -> np.ndarray:
         """Smoothed IDF, ln((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfVectorizer."""
@@ -181,12 +184,9 @@ def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies) -> sp.
     """L2-normalised TF-IDF rows (sublinear tf) of feature lists, IDF from `frequencies`."""
     if not values:
         return sp.csr_matrix((0, 1), dtype=np.float32)
-    vocabulary: dict[str, int] = {}
-    indices: list[int] = []
-    indptr = [0]
-    for features in values:
-        indices.extend(vocabulary.setdefault(f, len(vocabulary)) for f in features)
-        indptr.append(len(indices))
+    vocabulary = {f: n for n, f in enumerate(dict.fromkeys(chain.from_iterable(values)))}
+    indices = list(map(vocabulary.__getitem__, chain.from_iterable(values)))
+    indptr = np.concatenate([[0], np.cumsum([len(features) for features in values])])
     counts = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
                            shape=(len(values), max(len(vocabulary), 1)))
     counts.sum_duplicates()
@@ -234,7 +234,8 @@ def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams()
     return assigned
 
 
-_CHUNK = 1000   # new documents whose similarities are computed in one sparse product
+_CHUNK = 256    # new documents whose similarities are computed in one sparse product
+# (small enough that the chunk's own span adds little to the window around each document)
 
 
 def _day(when: datetime) -> float:
@@ -305,16 +306,16 @@ class _OnlineClustering:
     def _best_story(self, sims: np.ndarray, stories: np.ndarray) -> int:
         """The story with the highest mean similarity, if it reaches the threshold; else -1."""
         placed = stories >= 0
-        if not placed.any():
+        members = stories[placed]
+        if not len(members):
             return -1
         # Story numbers near one date are close together, so offsets keep bincount small.
-        members = stories[placed]
-        base = int(members.min())
-        counts = np.bincount(members - base)
-        sums = np.bincount(members - base, weights=sims[placed])
-        means = np.divide(sums, counts, out=np.full(len(sums), -np.inf), where=counts > 0)
-        best = int(np.argmax(means))
-        return base + best if means[best] >= self.params.threshold else -1
+        base = members.min()
+        members -= base
+        counts = np.bincount(members)
+        means = np.bincount(members, weights=sims[placed]) / np.maximum(counts, 1)
+        best = int(np.argmax(means))   # a number with no member has mean 0 < any best
+        return int(base) + best if means[best] >= self.params.threshold else -1
 
 
 def summarize(docs: Sequence[StoryDoc], story_of: Mapping[str, str],
