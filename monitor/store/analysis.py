@@ -63,6 +63,15 @@ def iter_articles_for_relevance(engine: Engine, *, full: bool = False,
         last = rows[-1].id
 
 
+def count_articles_for_relevance(engine: Engine, *, full: bool = False) -> int:
+    """How many articles iter_articles_for_relevance would yield."""
+    query = sa.select(sa.func.count()).select_from(articles)
+    if not full:
+        query = query.where(articles.c.relevance_score.is_(None))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
 def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
     """Store score, decision and reason: dicts with id, score, relevant, reason, and, for
     freshly tokenized articles only, tokens and tokens_version (cached tokens are not

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-
-from sqlalchemy.engine import Engine
-
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import Engine
 
 from monitor.analyze.relevance import (
     Example, RelevanceModel, TopicRules, article_text, combine, cross_validated_probabilities,
     evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
 )
-from monitor.analyze.text import TOKENIZER_VERSION, TokenizerPool, zh_dictionary
+from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize, zh_dictionary
 from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
-    ArticleText, get_state, iter_articles_for_relevance, load_model, relevance_labels,
-    save_model, save_relevance, set_state,
+    ArticleText, count_articles_for_relevance, get_state, iter_articles_for_relevance, load_model,
+    relevance_labels, save_model, save_relevance, set_state,
 )
 
 MODEL_NAME = "relevance"
@@ -36,7 +40,20 @@ def _fingerprint(value: object) -> str:
                           .encode()).hexdigest()[:16]
 
 
-BATCH = 5000   # articles per batch: large, so the classifier and the tokenizer pool work in bulk
+BATCH = 2500   # articles per batch: large, so the classifier and the tokenizer work in bulk
+POOL_MIN_ARTICLES = 5000   # below this, one process beats starting workers
+IN_FLIGHT = 2   # batches queued per worker: bounds memory while keeping cores busy
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """Everything needed to judge a batch, shipped once to each worker process."""
+
+    rules: TopicRules
+    model: RelevanceModel | None
+    threshold: float
+    retokenize: bool
+    zh_words: frozenset[str]
 
 
 def _cached(article: ArticleText, retokenize: bool) -> bool:
@@ -47,15 +64,68 @@ def _body(article: ArticleText) -> str:
     return "\n".join(p for p in (article.summary, article.fulltext) if p)
 
 
-def _fresh_tokens(batch: list[ArticleText], pool: TokenizerPool) -> dict[str, tuple[list[str], list[str]]]:
+def _fresh_tokens(batch: list[ArticleText]) -> dict[str, tuple[list[str], list[str]]]:
     """Title and full tokens of the articles without valid cached tokens, by id.
 
     Title and body are tokenized apart: the tokens of article_text(title, ...) are exactly
     the title's followed by the body's (the newline between them splits every piece), and
     the judge needs the title's too."""
-    items = [(text, a.language) for a in batch for text in (a.title, _body(a))]
-    tokens = pool.map(items)
-    return {a.id: (tokens[2 * i], tokens[2 * i] + tokens[2 * i + 1]) for i, a in enumerate(batch)}
+    return {a.id: (title, title + tokenize(_body(a), a.language))
+            for a in batch for title in [tokenize(a.title, a.language)]}
+
+
+def judge_batch(judge: _Judge, batch: list[ArticleText]) -> list[dict]:
+    """Tokenize (where the cache is not valid), classify and judge a batch of articles: the
+    result dicts save_relevance takes, with tokens only for freshly tokenized articles."""
+    fresh = _fresh_tokens([a for a in batch if not _cached(a, judge.retokenize)])
+    examples = [Example(a.id, a.title, _body(a), a.language, False,
+                        tuple(fresh[a.id][1] if a.id in fresh else a.tokens)) for a in batch]
+    probabilities = judge.model.probabilities(examples) if judge.model else [None] * len(examples)
+    results = []
+    for article, example, probability in zip(batch, examples, probabilities):
+        if article.id in fresh:
+            rule = judge.rules.judge(example.tokens, article.language, fresh[article.id][0])
+        else:
+            rule = judge.rules.judge(example.tokens, article.language, title=article.title)
+        verdict = combine(rule, probability, judge.threshold)
+        result = {"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
+                  "reason": verdict.reason}
+        if article.id in fresh:
+            result.update(tokens=list(example.tokens), tokens_version=TOKENIZER_VERSION)
+        results.append(result)
+    return results
+
+
+_worker_judge: _Judge | None = None
+
+
+def _init_worker(judge: _Judge) -> None:
+    global _worker_judge
+    add_zh_words(judge.zh_words)   # a no-op after fork; needed with spawn
+    _worker_judge = judge
+
+
+def _judge_in_worker(batch: list[ArticleText]) -> list[dict]:
+    assert _worker_judge is not None
+    return judge_batch(_worker_judge, batch)
+
+
+def _judged_batches(engine: Engine, judge: _Judge, full: bool) -> Iterator[list[dict]]:
+    """Results batch by batch; in worker processes (one per core) when there are many."""
+    batches = iter_articles_for_relevance(engine, full=full, batch_size=BATCH)
+    workers = len(os.sched_getaffinity(0))
+    if workers < 2 or count_articles_for_relevance(engine, full=full) < POOL_MIN_ARTICLES:
+        for batch in batches:
+            yield judge_batch(judge, batch)
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(judge,)) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(_judge_in_worker, batch))
+            if len(pending) >= workers * IN_FLIGHT:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
@@ -75,27 +145,11 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     rescore = full or retokenize or previous != state
     counts = {"scored": 0, "relevant": 0, "tokenized": 0, "classifier": model is not None,
               "full": rescore}
-    with TokenizerPool() as pool:
-        for batch in iter_articles_for_relevance(engine, full=rescore, batch_size=BATCH):
-            fresh = _fresh_tokens([a for a in batch if not _cached(a, retokenize)], pool)
-            counts["tokenized"] += len(fresh)
-            examples = [Example(a.id, a.title, _body(a), a.language, False,
-                                tuple(fresh[a.id][1] if a.id in fresh else a.tokens)) for a in batch]
-            probabilities = model.probabilities(examples) if model else [None] * len(examples)
-            results = []
-            for article, example, probability in zip(batch, examples, probabilities):
-                if article.id in fresh:
-                    rule = rules.judge(example.tokens, article.language, fresh[article.id][0])
-                else:
-                    rule = rules.judge(example.tokens, article.language, title=article.title)
-                verdict = combine(rule, probability, settings.topic.threshold)
-                result = {"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
-                          "reason": verdict.reason}
-                if article.id in fresh:
-                    result.update(tokens=list(example.tokens), tokens_version=TOKENIZER_VERSION)
-                results.append(result)
-                counts["relevant"] += verdict.relevant
-            counts["scored"] += save_relevance(engine, results)
+    judge = _Judge(rules, model, settings.topic.threshold, retokenize, zh_dictionary())
+    for results in _judged_batches(engine, judge, rescore):
+        counts["tokenized"] += sum("tokens" in r for r in results)
+        counts["relevant"] += sum(r["relevant"] for r in results)
+        counts["scored"] += save_relevance(engine, results)
     set_state(engine, STATE_KEY, state)
     return counts
 
