@@ -84,6 +84,8 @@ def _settle(page, title: str) -> None:
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    # Lazily loaded widgets (tables, radios) show a grey skeleton until their code arrives.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=30_000)
     # Tables draw on a canvas once their grid is laid out; wait for every one of them.
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"

@@ -21,7 +21,8 @@ if widgets.empty(found, "No article matches."):
     st.stop()
 widgets.table(found, columns=["published_at", "outlet", "group", "language", "title", "url", "relevance_score"],
               key="article_table", relevance_score=st.column_config.NumberColumn("relevance", format="%.2f"),
-              title=st.column_config.TextColumn(width="large"))   # keeps the link column in view
+              title=st.column_config.TextColumn(width="large"),   # keeps the link column in view
+              published_at=st.column_config.DatetimeColumn("published", format="YYYY-MM-DD HH:mm"))
 
 titles = dict(zip(found["id"], found["title"]))
 ids = found["id"].tolist()
