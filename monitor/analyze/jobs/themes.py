@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.analyze.jobs.stories import cached_tokens
-from monitor.analyze.stories import Glossary
-from monitor.analyze.themes import FittedTheme, ThemeDoc, ThemeFit, assign_to_centroids, fit_themes, match_themes
+from monitor.analyze.themes import ConceptIndex, FittedTheme, ThemeDoc, ThemeFit, assign_to_centroids, fit_themes, match_themes
 from monitor.config import Settings
 from monitor.store import grouping
 
@@ -35,23 +34,23 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         stored = grouping.load_themes(conn)
     refit = (full or not stored or not state or state.get("k_setting") != wanted_k
              or total >= REFIT_GROWTH * state.get("docs", 0))
-    glossary = Glossary(settings.topic.glossary)
+    glossary = ConceptIndex(settings.topic.glossary)
     if refit:
         return _refit(engine, glossary, wanted_k, total, now)
     return _place_new(engine, glossary, stored, state)
 
 
-def _docs(rows, glossary: Glossary) -> list[ThemeDoc]:
+def _docs(rows, glossary: ConceptIndex) -> list[ThemeDoc]:
     docs = []
     for row in rows:
         tokens = tuple(cached_tokens(row))
         docs.append(ThemeDoc(id=row.id, title=row.title, tokens=tokens, language=row.language or "",
-                             concepts=tuple(glossary.concepts(tokens)),
+                             concepts=glossary.concepts(tokens),
                              text=f"{row.title}\n{row.summary or ''}"))
     return docs
 
 
-def _refit(engine: Engine, glossary: Glossary, wanted_k: int | None, total: int, now: datetime) -> dict:
+def _refit(engine: Engine, glossary: ConceptIndex, wanted_k: int | None, total: int, now: datetime) -> dict:
     with engine.connect() as conn:
         docs = _docs(grouping.theme_inputs(conn), glossary)
     fit = fit_themes(docs, wanted_k)
@@ -90,7 +89,7 @@ def _no_themes(conn: Connection, stored: dict, now: datetime) -> dict:
     return {"refit": True, "k": 0, "articles": 0, "retirements": len(active)}
 
 
-def _place_new(engine: Engine, glossary: Glossary, stored: list[dict], state: dict) -> dict:
+def _place_new(engine: Engine, glossary: ConceptIndex, stored: list[dict], state: dict) -> dict:
     with engine.begin() as conn:
         docs = _docs(grouping.theme_inputs(conn, unassigned_only=True), glossary)
         centroids = {t["id"]: t["model_state"]["weights"] for t in stored if t.get("model_state")}
