@@ -23,7 +23,7 @@ from monitor.analyze.relevance import (
     Example, RelevanceModel, TopicRules, article_text, combine, cross_validated_probabilities,
     evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
 )
-from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize, zh_dictionary
+from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, exit_with_parent, tokenize, zh_dictionary
 from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
@@ -101,6 +101,7 @@ _worker_judge: _Judge | None = None
 
 def _init_worker(judge: _Judge) -> None:
     global _worker_judge
+    exit_with_parent()
     add_zh_words(judge.zh_words)   # a no-op after fork; needed with spawn
     _worker_judge = judge
 
