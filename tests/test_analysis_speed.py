@@ -1,5 +1,5 @@
 """The analysis shortcuts taken for speed give exactly what the plain computations give:
-the tokenizer pool, title + body tokens, the classifier's memoised character n-grams, the
+title + body tokens, the relevance job in worker processes, the classifier's memoised character n-grams, the
 indexed codebook matching, and `--full` reusing the token cache."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from monitor.analyze.codebook import codebook_for
 from monitor.analyze.framing import annotate, compile_codebook, score_article
 from monitor.analyze.jobs import relevance as job
 from monitor.analyze.query import TokenIndex, make_term
-from monitor.analyze.text import TokenizerPool, phrase_positions, tokenize
+from monitor.analyze.text import phrase_positions, tokenize
 from monitor.config import load_settings
 from monitor.store import open_engine
 from monitor.store.schema import articles
@@ -27,14 +27,6 @@ DEV = ROOT / "tests" / "data" / "relevance_dev.jsonl"
 @pytest.fixture(scope="module")
 def examples():
     return rel.load_labels(DEV)
-
-
-def test_pool_tokens_equal_tokenize_in_order(examples):
-    items = [(e.full_text, e.language) for e in examples]
-    with TokenizerPool(workers=2, min_texts=1) as pool:
-        pooled = pool.map(items)
-    assert pooled == [tokenize(text, lang) for text, lang in items]
-    assert any(tokens for tokens in pooled)
 
 
 def test_title_then_body_tokens_equal_whole_text_tokens(examples):
@@ -90,3 +82,25 @@ def test_full_run_reuses_valid_cached_tokens(db_url):
     assert first["tokenized"] == 2 and first["relevant"] == 2
     again = job.run(engine, settings, full=True)
     assert again["scored"] == 2 and again["tokenized"] == 0 and again["relevant"] == 2
+
+
+def test_job_in_worker_processes_equals_one_process(db_url, monkeypatch):
+    settings = load_settings(ROOT / "feeds.yaml")
+    now = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    rows = [{"id": f"e{i}", "url": f"https://example.org/e{i}", "title": e.title, "summary": e.text,
+             "language": e.language, "published_at": now, "fetched_at": now}
+            for i, e in enumerate(rel.load_labels(DEV))]
+    results = []
+    for pool_min in (10**9, 1):
+        engine = open_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(articles.delete())
+            conn.execute(articles.insert(), rows)
+        monkeypatch.setattr(job, "POOL_MIN_ARTICLES", pool_min)
+        monkeypatch.setattr(job, "BATCH", 40)
+        job.run(engine, settings, full=True)
+        with engine.connect() as conn:
+            results.append(conn.execute(articles.select().with_only_columns(
+                articles.c.id, articles.c.relevance_score, articles.c.relevance_reason, articles.c.tokens)
+                .order_by(articles.c.id)).all())
+    assert results[0] == results[1] and len(results[0]) == len(rows)

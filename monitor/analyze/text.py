@@ -23,7 +23,6 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -197,12 +196,6 @@ def tokenize(text: str, language: str) -> list[str]:
     return tokens
 
 
-# Worker processes cost about a second to start and feed; below this many texts one
-# process is faster.
-POOL_MIN_TEXTS = 4000
-_POOL_CHUNK = 250
-
-
 def exit_with_parent() -> None:
     """For pool initializers: a worker whose parent died (kill -9) exits within a second,
     instead of waiting for work forever while holding its memory."""
@@ -218,49 +211,6 @@ def _exit_when_gone(pid: int) -> None:
             os.kill(pid, 0)
         except OSError:
             os._exit(1)
-
-
-def _init_worker(zh_words: frozenset[str]) -> None:
-    """Pool initializer: the same jieba dictionary as the parent (a no-op after fork)."""
-    exit_with_parent()
-    add_zh_words(zh_words)
-
-
-def _tokenize_chunk(items: list[tuple[str, str]]) -> list[list[str]]:
-    return [tokenize(text, language) for text, language in items]
-
-
-class TokenizerPool:
-    """Tokenizes batches of (text, language), in worker processes when a batch is large.
-
-    The pool starts on the first large batch and is reused for the next ones; use it as a
-    context manager so the workers stop. Results equal `tokenize` on each item, in order.
-    """
-
-    def __init__(self, workers: int | None = None, min_texts: int = POOL_MIN_TEXTS):
-        self.workers = workers if workers is not None else len(os.sched_getaffinity(0))
-        self.min_texts = min_texts
-        self._pool: ProcessPoolExecutor | None = None
-
-    def map(self, items: Sequence[tuple[str, str]]) -> list[list[str]]:
-        if self.workers < 2 or len(items) < self.min_texts:
-            return _tokenize_chunk(list(items))
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker,
-                                             initargs=(zh_dictionary(),))
-        chunks = [list(items[i:i + _POOL_CHUNK]) for i in range(0, len(items), _POOL_CHUNK)]
-        return [tokens for chunk in self._pool.map(_tokenize_chunk, chunks) for tokens in chunk]
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> "TokenizerPool":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def stem_phrase(phrase: str, language: str) -> tuple[str, ...]:
