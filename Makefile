@@ -32,4 +32,4 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache demo-output
+	rm -rf $(VENV) build *.egg-info .pytest_cache monitor-demo

@@ -16,8 +16,8 @@ from pathlib import Path
 from monitor.analyze.runner import run_analysis
 from monitor.config import load_settings
 from monitor.demo.loader import load_items
-from monitor.demo.server import FeedServer
-from monitor.demo.setup import feed_documents, write_config
+from monitor.demo.server import PREFERRED_PORT, FeedServer
+from monitor.demo.setup import feed_documents, previous_port, write_config
 from monitor.ingest.runner import FetchOptions, run_fetch
 from monitor.present.digest import build_digest, write_digest
 from monitor.store import open_engine
@@ -51,7 +51,7 @@ def run_demo(directory: Path, *, echo: Echo = print) -> DemoResult:
     directory = directory.resolve()
     documents = feed_documents()
     echo(f"demo corpus: {len(load_items())} items in {len(documents)} feeds")
-    with FeedServer(documents) as server:
+    with FeedServer(documents, port=previous_port(directory) or PREFERRED_PORT) as server:
         config_path = write_config(directory, server.base_url)
         settings = load_settings(config_path)
         db_url = settings.database_url()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -36,6 +37,17 @@ def demo_config(base_url: str) -> str:
     out = StringIO()
     yaml.dump(tree, out)
     return "# The demo's feeds.yaml, written by `monitor demo`; feeds served on loopback.\n" + out.getvalue()
+
+
+def previous_port(directory: Path) -> int | None:
+    """The port an earlier demo in this folder served on: reusing it keeps the feed URLs, so
+    the feeds answer 304 instead of being fetched as new ones."""
+    try:
+        text = (directory / "feeds.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/feeds/", text)
+    return int(match.group(1)) if match else None
 
 
 def write_config(directory: Path, base_url: str) -> Path:
