@@ -89,7 +89,7 @@ def test_planted_same_event_items_land_in_one_story(demo):
     by_item = _by_item(demo[2])
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for item, row in sorted(by_item.items(), key=lambda pair: pair[0].published):
-        if item.event and item.relevant and row.duplicate_of is None:
+        if item.event and row.relevant and row.duplicate_of is None:
             groups[(item.event, row.language)].append((item.published, row.story_id))
     held, sizes = 0, 0
     for key, members in groups.items():
