@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import typer
 from typer.main import get_command
 
 from monitor.cli import app, main, register_commands

@@ -16,11 +16,8 @@ whenever a change here would alter the tokens of existing text.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import re
 import threading
-import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -196,21 +193,6 @@ def tokenize(text: str, language: str) -> list[str]:
     return tokens
 
 
-def exit_with_parent() -> None:
-    """For pool initializers: a worker whose parent died (kill -9) exits within a second,
-    instead of waiting for work forever while holding its memory."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_when_gone, args=(parent.pid,), daemon=True).start()
-
-
-def _exit_when_gone(pid: int) -> None:
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            os._exit(1)
 
 
 def stem_phrase(phrase: str, language: str) -> tuple[str, ...]:

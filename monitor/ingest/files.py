@@ -7,9 +7,6 @@ pure); storing stays in this process, one transaction per file, in path order.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +21,7 @@ from monitor.ingest.pipeline import DocumentOutcome, PreparedDocument, prepare_d
 from monitor.models import FeedRef, RunReport
 from monitor.store.articles import set_parse_warning
 from monitor.store.feeds import ensure_feed
+from monitor.workers import exit_with_parent
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json", ".feed", ".cdf"}
 CONTENT_TYPES = {".json": "application/feed+json"}
@@ -103,27 +101,10 @@ def _prepared(files: list[Path], options: IngestOptions
     if options.workers <= 1 or len(files) < 2:
         yield from zip(files, map(_prepare_file, jobs))
         return
-    with ProcessPoolExecutor(max_workers=options.workers, initializer=_exit_with_parent) as pool:
+    with ProcessPoolExecutor(max_workers=options.workers, initializer=exit_with_parent) as pool:
         yield from zip(files, pool.map(_prepare_file, jobs, chunksize=4))
 
 
-def _exit_with_parent() -> None:
-    """Pool initializer: a worker whose parent died (kill -9, OOM killer) exits within a
-    second; otherwise it would wait for work forever, an orphan holding its memory."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_when_gone, args=(parent.pid,), daemon=True).start()
-
-
-def _exit_when_gone(pid: int) -> None:
-    # By pid, not getppid(): with the forkserver or spawn start methods a worker's OS
-    # parent is not the process that owns the pool.
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            os._exit(1)
 
 
 def _prepare_file(job: tuple[Path, IngestOptions]) -> PreparedDocument | FileFailure:

@@ -17,7 +17,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, make_msgid

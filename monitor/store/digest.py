@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.store.db import upsert
+from monitor.store.views import articles_by_id
 from monitor.store.schema import (alerts, articles, digests, feeds, frame_scores, shifts, stories,
                                   theme_events, themes)
 
@@ -130,14 +131,7 @@ def shifts_in_periods(conn: Connection, periods: Iterable[str], limit: int = 6) 
 
 def article_links(conn: Connection, ids: Iterable[str]) -> list[dict]:
     """Short rows (date, outlet, language, title, url) of the given articles, newest first."""
-    ids = list(ids)
-    if not ids:
-        return []
-    query = (sa.select(articles.c.id, articles.c.published_at, articles.c.outlet,
-                       articles.c.group_name.label("group"), articles.c.language, articles.c.title,
-                       articles.c.url)
-             .where(articles.c.id.in_(ids)).order_by(articles.c.published_at.desc(), articles.c.id))
-    return _rows(conn.execute(query))
+    return articles_by_id(conn, ids)
 
 
 def frame_counts_by(conn: Connection, start: datetime, end: datetime, *,

@@ -291,7 +291,7 @@ def articles_by_id(conn: Connection, ids: Iterable[str]) -> list[dict]:
     query = (sa.select(articles.c.id, articles.c.published_at, articles.c.outlet,
                        articles.c.group_name.label("group"), articles.c.language, articles.c.title,
                        articles.c.url)
-             .where(articles.c.id.in_(ids)).order_by(articles.c.published_at.desc()))
+             .where(articles.c.id.in_(ids)).order_by(articles.c.published_at.desc(), articles.c.id))
     return _rows(conn.execute(query))
 
 

@@ -18,7 +18,7 @@ from monitor.analyze.codebook import Codebook, codebook_for
 from monitor.analyze.frame_model import FrameClassifier
 from monitor.analyze.framing import CompiledFrame, compile_codebook, score_article
 from monitor.analyze.shifts import detect_shifts
-from monitor.analyze.text import exit_with_parent
+from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.models import FrameScore
 from monitor.store import framing as store

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from monitor.analyze.relevance import (
-    Example, RelevanceModel, TopicRules, article_text, combine, cross_validated_probabilities,
+    Example, RelevanceModel, TopicRules, combine, cross_validated_probabilities,
     evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
 )
-from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, exit_with_parent, tokenize, zh_dictionary
+from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize, zh_dictionary
+from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
