@@ -30,12 +30,47 @@ def ensure_feed(conn: Connection, ref: FeedRef, *, enabled: bool = True) -> int:
 
 def sync_feeds(conn: Connection, refs: Iterable[tuple[FeedRef, bool]]) -> dict[str, int]:
     """Make the feeds table match feeds.yaml (name -> id). Feeds removed from the file are
-    disabled, never deleted: their articles and history stay."""
-    ids = {ref.name: ensure_feed(conn, ref, enabled=enabled) for ref, enabled in refs}
-    if ids:
-        conn.execute(feeds.update().where(feeds.c.name.not_in(list(ids)))
-                     .where(feeds.c.name.not_like("ingest:%")).values(enabled=False))
+    disabled, never deleted: their articles and history stay.
+
+    A few bulk statements whatever the number of feeds: one read of the known rows, one
+    multi-row insert for new feeds, and updates only for rows whose settings changed."""
+    wanted = {ref.name: (ref, enabled) for ref, enabled in refs}
+    if not wanted:
+        return {}
+    known = {row.name: row for row in conn.execute(
+        sa.select(feeds.c.id, feeds.c.name, *_SYNCED_COLUMNS).where(feeds.c.name.in_(list(wanted))))}
+    new_rows, changes = [], []
+    for name, (ref, enabled) in wanted.items():
+        values = _synced_values(ref, enabled)
+        row = known.get(name)
+        if row is None:
+            new_rows.append({"name": name, "url": ref.url, **values})
+            continue
+        if row.config_url != ref.url:
+            # feeds.yaml now names another URL: it wins over a remembered redirect.
+            changes.append((row.id, {**values, "url": ref.url, "etag": None,
+                                     "last_modified": None, "content_hash": None}))
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            changes.append((row.id, values))
+    if new_rows:
+        conn.execute(feeds.insert(), new_rows)
+    for feed_id, values in changes:
+        conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+    ids = {name: int(feed_id) for name, feed_id in conn.execute(
+        sa.select(feeds.c.name, feeds.c.id).where(feeds.c.name.in_(list(wanted))))}
+    conn.execute(feeds.update().where(feeds.c.name.not_in(list(ids)))
+                 .where(feeds.c.name.not_like("ingest:%")).values(enabled=False))
     return ids
+
+
+_SYNCED_COLUMNS = (feeds.c.config_url, feeds.c.outlet, feeds.c.group_name, feeds.c.language,
+                   feeds.c.country, feeds.c.enabled)
+
+
+def _synced_values(ref: FeedRef, enabled: bool) -> dict:
+    """The columns feeds.yaml decides, as `ensure_feed` writes them."""
+    return {"config_url": ref.url, "outlet": ref.outlet, "group_name": ref.group,
+            "language": ref.language, "country": ref.country, "enabled": enabled}
 
 
 def utcnow() -> datetime:
