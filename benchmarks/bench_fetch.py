@@ -6,6 +6,11 @@ A separate process serves the feeds on `--hosts` loopback ports (a port is a hos
 politeness rules), answering each request after `--latency` seconds, with ETags. It counts
 requests in flight per port, so the per-host limit is checked as the servers saw it.
 
+Latency model: every answer (200 or 304) is held for a fixed `--latency` before it is sent,
+standing in for a real feed server's time to first byte, which is typically 100 to 500 ms
+(network round trips plus the server's own work). Loopback adds no bandwidth limit, so body
+transfer is near free. Report at least 0.1 s (the optimistic end) and 0.3 s (a typical one).
+
 Runs, each on a fresh SQLite database unless said otherwise:
   1. the runner with the default limits (per_host 2, global 32, host_delay 0.1 s);
   2. the same database again right away (--all): the share of 304 answers;

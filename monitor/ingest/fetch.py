@@ -34,10 +34,13 @@ import httpx
 
 from monitor.config import Fetch
 from monitor.errors import PermanentFetchError, TransientFetchError
+from monitor.ingest.pools import OriginPools
 from monitor.models import FetchResult
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
+IDLE_HOSTS = 256    # hosts whose idle keep-alive connections the client may keep open
+KEEPALIVE_S = 15.0  # how long one may idle (servers commonly close after 5 to 60 s)
 ACCEPT_FEEDS = ("application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 
@@ -46,9 +49,10 @@ def make_client(settings: Fetch) -> httpx.AsyncClient:
     """One shared client: timeouts per phase, no automatic redirects or decoding tricks."""
     timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
                             write=settings.read_timeout, pool=settings.total_timeout)
-    limits = httpx.Limits(max_connections=settings.concurrency,
-                          max_keepalive_connections=settings.concurrency)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
+    # Requests in flight are bounded by ingest.politeness; the pools bound sockets per host.
+    transport = OriginPools(per_host=settings.per_host, max_hosts=max(settings.concurrency, IDLE_HOSTS),
+                            keepalive_s=KEEPALIVE_S)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False,
                              headers={"User-Agent": settings.user_agent}, trust_env=False)
 
 
