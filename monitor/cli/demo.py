@@ -23,5 +23,8 @@ def demo(
     if no_dashboard:
         return
     from monitor.dashboard.launch import serve_dashboard
+    from monitor.demo.run import corpus_view
 
-    serve_dashboard(config_path=result.config_path, db_url=result.db_url, port=port, echo=typer.echo)
+    # Open on the whole corpus with quarterly shares: the framing shifts span years.
+    serve_dashboard(config_path=result.config_path, db_url=result.db_url, port=port,
+                    echo=typer.echo, view=corpus_view())

@@ -74,14 +74,15 @@ def stop_dashboard(process: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def serve_dashboard(config_path: Path, db_url: str, port: int = 8501,
-                    echo: Callable[[str], None] = print) -> None:
-    """Run the dashboard until Ctrl-C, printing its URL once it is up."""
+                    echo: Callable[[str], None] = print, view: str = "") -> None:
+    """Run the dashboard until Ctrl-C, printing its URL once it is up; `view` is a query
+    string of filters (e.g. "from=2014-01-01&to=2026-11-27") added to the printed URL."""
     process = start_dashboard(config_path, db_url, port)
     # A service manager stops us with SIGTERM: treat it like Ctrl-C so the server goes too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = wait_until_ready(process, port)
-        echo(f"dashboard: {url}  (bound to {HOST}; Ctrl-C to stop)")
+        echo(f"dashboard: {url}{'?' + view if view else ''}  (bound to {HOST}; Ctrl-C to stop)")
         process.wait()
     except KeyboardInterrupt:
         echo("stopping the dashboard")

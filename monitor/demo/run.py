@@ -45,6 +45,13 @@ def demo_week() -> str:
     return f"{year}-W{week:02d}"
 
 
+def corpus_view() -> str:
+    """Dashboard filters spanning the whole corpus, as a URL query string."""
+    items = load_items()
+    first, last = items[0].published.date(), items[-1].published.date()
+    return f"from={first.isoformat()}&to={last.isoformat()}&period=quarter"
+
+
 def run_demo(directory: Path, *, echo: Echo = print) -> DemoResult:
     """Fetch, analyse and write the digest into `directory`; return what happened."""
     started = time.perf_counter()
