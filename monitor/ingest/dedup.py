@@ -5,16 +5,18 @@ article, stored once and linked to every feed that carried it.
 
 Near: syndicated wire copies and lightly edited reposts have different ids but nearly the
 same text. Each article gets a 64-value MinHash signature of its word 3-shingles, or of
-character 3-shingles for Chinese and Japanese, which have no spaces. A datasketch
-MinHashLSH index over the originals of a time window finds candidates without comparing
-all pairs; a candidate whose estimated Jaccard similarity is at least SIMILARITY makes the
+character 3-shingles for Chinese and Japanese, which have no spaces. A banded LSH index
+over the originals of a time window finds candidates without comparing all pairs; a candidate whose estimated Jaccard similarity is at least SIMILARITY makes the
 newcomer `duplicate_of` it. Only originals are indexed, so every duplicate points at the
 first copy seen. Signatures are stored with the article (articles.minhash, 64 little-endian
 uint32) so later runs compare against earlier ones.
 
 The signature is computed with numpy rather than MinHash.update: shingles are hashed as a
 vector and permuted with 64 multiply-shift hash functions, which is ~10x faster per
-article and keeps datasketch (and the scipy it imports) out of parsing worker processes.
+article. The LSH index is a few dicts of our own over those signatures (21 bands of 3
+values, what datasketch's MinHashLSH chooses for LSH_THRESHOLD at 64 permutations, so the
+candidates are the same): importing datasketch pulls in scipy, over a second of start-up
+in every ingest, and its per-band hashing cost more than the rest of near-dedup.
 Changing SEED, NUM_PERM or the hashing makes stored signatures incomparable: bump
 SIGNATURE_VERSION and the loader ignores old ones.
 """
@@ -39,6 +41,10 @@ SIMILARITY = 0.5
 # threshold (MinHash estimates vary by ~0.06 at 64 permutations); the exact check below
 # discards the extra candidates.
 LSH_THRESHOLD = 0.35
+# Bands x rows of the LSH index: the split of NUM_PERM that minimises false positives plus
+# false negatives around LSH_THRESHOLD (a pair at 0.5 shares a band with probability 0.94,
+# one at 0.2 with 0.16).
+BANDS, ROWS = 21, 3
 SHINGLE = 3
 MIN_SHINGLES = 8          # shorter texts (a bare headline) match too easily to judge
 WINDOW = timedelta(days=7)
@@ -111,10 +117,9 @@ class NearDuplicateIndex:
     """
 
     def __init__(self, *, threshold: float = SIMILARITY, window: timedelta = WINDOW):
-        from datasketch import MinHashLSH   # imported here: it pulls in scipy (~1 s)
         self.threshold = threshold
         self.window = window
-        self._lsh = MinHashLSH(threshold=min(threshold, LSH_THRESHOLD), num_perm=NUM_PERM)
+        self._bands: list[dict[bytes, set[str]]] = [{} for _ in range(BANDS)]
         self._entries: dict[str, tuple[datetime, np.ndarray]] = {}
         self.loaded: tuple[datetime, datetime] | None = None
 
@@ -122,34 +127,50 @@ class NearDuplicateIndex:
         return len(self._entries)
 
     @staticmethod
-    def _lean(sig: np.ndarray):
-        from datasketch import LeanMinHash
-        return LeanMinHash(seed=SEED, hashvalues=sig, scheme="affine32")
+    def _band_keys(sig: np.ndarray) -> list[bytes]:
+        raw = sig.astype("<u4", copy=False).tobytes()
+        width = 4 * ROWS
+        return [raw[i * width:(i + 1) * width] for i in range(BANDS)]
 
     def add(self, article_id: str, published_at: datetime, sig: np.ndarray) -> None:
         if article_id not in self._entries:
             self._entries[article_id] = (published_at, sig)
-            self._lsh.insert(article_id, self._lean(sig), check_duplication=False)
+            for band, key in zip(self._bands, self._band_keys(sig)):
+                band.setdefault(key, set()).add(article_id)
 
     def published_of(self, article_id: str) -> datetime:
         return self._entries[article_id][0]
 
     def clear(self) -> None:
         """Forget everything; the next use reloads from the database."""
-        from datasketch import MinHashLSH
         self._entries.clear()
-        self._lsh = MinHashLSH(threshold=min(self.threshold, LSH_THRESHOLD), num_perm=NUM_PERM)
+        self._bands = [{} for _ in range(BANDS)]
         self.loaded = None
 
     def remove(self, article_ids: Iterable[str]) -> None:
         for article_id in article_ids:
-            if self._entries.pop(article_id, None) is not None:
-                self._lsh.remove(article_id)
+            entry = self._entries.pop(article_id, None)
+            if entry is None:
+                continue
+            for band, key in zip(self._bands, self._band_keys(entry[1])):
+                holders = band.get(key)
+                if holders is not None:
+                    holders.discard(article_id)
+                    if not holders:
+                        del band[key]
+
+    def _candidates(self, sig: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for band, key in zip(self._bands, self._band_keys(sig)):
+            holders = band.get(key)
+            if holders:
+                found.update(holders)
+        return found
 
     def matches(self, sig: np.ndarray, published_at: datetime) -> list[NearDuplicate]:
         """Every indexed article within the window similar enough, most similar first."""
         found = []
-        for candidate in self._lsh.query(self._lean(sig)):
+        for candidate in self._candidates(sig):
             when, other = self._entries[candidate]
             if abs(when - published_at) > self.window:
                 continue
