@@ -82,7 +82,7 @@ def serve_dashboard(config_path: Path, db_url: str, port: int = 8501,
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = wait_until_ready(process, port)
-        echo(f"dashboard: {url}{'?' + view if view else ''}  (bound to {HOST}; Ctrl-C to stop)")
+        echo(f"dashboard: {url.rstrip('/')}/{'?' + view if view else ''}  (bound to {HOST}; Ctrl-C to stop)")
         process.wait()
     except KeyboardInterrupt:
         echo("stopping the dashboard")
