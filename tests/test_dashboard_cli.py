@@ -51,7 +51,7 @@ def test_dashboard_serves_on_loopback_and_stops_with_sigterm(tmp_path):
     process = _monitor("--config", str(config), "--db", url, "dashboard", "--port", str(port))
     try:
         first_line = process.stdout.readline()
-        assert first_line.strip() == f"dashboard: http://127.0.0.1:{port}  (bound to 127.0.0.1; Ctrl-C to stop)"
+        assert first_line.strip() == f"dashboard: http://127.0.0.1:{port}/  (bound to 127.0.0.1; Ctrl-C to stop)"
         assert httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).text == "ok"
         assert _listening_addresses(port) == ["127.0.0.1"]
     finally:
