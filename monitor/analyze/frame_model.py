@@ -25,6 +25,7 @@ from sklearn.model_selection import KFold
 
 from monitor.analyze.text import make_vectorizer, tokenize
 from monitor.errors import InputError
+from monitor.jsonl import numbered_lines
 
 C_GRID = (3.0, 10.0, 30.0)
 THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.8, 0.025), 3))
@@ -43,14 +44,8 @@ class LabelledArticle:
 def read_labelled(path: str | Path, *, require_frames: bool = True) -> list[LabelledArticle]:
     """Read a labelled JSONL file; InputError names the file and line of any bad record."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
     items = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in numbered_lines(path):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -29,6 +29,7 @@ from monitor.analyze.query import Node, QuerySyntaxError, Term, TokenIndex, make
 from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, make_vectorizer, tokenize
 from monitor.config import Topic
 from monitor.errors import ConfigError, InputError
+from monitor.jsonl import numbered_lines
 
 INCLUDE_SCORE = 0.85
 QUERY_SCORE = 0.75
@@ -210,14 +211,8 @@ class Example:
 def load_labels(path: str | Path) -> list[Example]:
     """Read a JSONL file of {"id", "title", "text" (or "summary"), "language", "relevant"}."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
     examples = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in numbered_lines(path):
         try:
             row = json.loads(line)
             examples.append(example_from_row(row, default_id=f"{path.name}:{number}"))
