@@ -165,10 +165,11 @@ class Frequencies:
         for feature, count in added.items():
             counts[feature] = counts.get(feature, 0) + count
 
-    def idf(self, features: Sequence[str]) -> np.ndarray:
-        """Smoothed IDF, ln((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfVectorizer."""
+    def idf(self, features: Sequence[str], floor: float = 1.0) -> np.ndarray:
+        """Smoothed IDF, ln((1 + n) / (1 + df)) + floor; floor 1 is scikit-learn's
+        TfidfVectorizer, floor 0 gives a feature found in every document no weight."""
         df = np.array([self.counts.get(f, 0) for f in features], dtype=np.float64)
-        return np.log((1.0 + self.documents) / (1.0 + df)) + 1.0
+        return np.log((1.0 + self.documents) / (1.0 + df)) + floor
 
     def to_json(self) -> dict:
         return {"documents": self.documents, "counts": self.counts}
@@ -180,7 +181,8 @@ class Frequencies:
         return cls(int(value["documents"]), dict(value["counts"]))
 
 
-def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies) -> sp.csr_matrix:
+def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies,
+               idf_floor: float = 1.0) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows (sublinear tf) of feature lists, IDF from `frequencies`."""
     if not values:
         return sp.csr_matrix((0, 1), dtype=np.float32)
@@ -192,7 +194,7 @@ def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies) -> sp.
     counts.sum_duplicates()
     counts.data = 1.0 + np.log(counts.data)
     if vocabulary:
-        counts = counts @ sp.diags(frequencies.idf(list(vocabulary)).astype(np.float32))
+        counts = counts @ sp.diags(frequencies.idf(list(vocabulary), idf_floor).astype(np.float32))
     return normalize(counts.tocsr())
 
 
@@ -211,9 +213,13 @@ def doc_vectors(docs: Sequence[StoryDoc], params: StoryParams,
 
 def bridge_vectors(docs: Sequence[StoryDoc], frequencies: Frequencies | None = None) -> sp.csr_matrix:
     """L2-normalised rows of the features that do not depend on the language: glossary
-    concepts, numbers and names. They carry a story from one language into another."""
+    concepts, numbers and names. They carry a story from one language into another.
+
+    IDF here has no floor: in a topic's coverage a few concepts (the topic itself) are in
+    nearly every article, and with scikit-learn's +1 they made any two articles of one week
+    look alike across languages, chaining unrelated commentary into one story."""
     values = [[t for t in doc.terms if t[:2] == "c:"] + list(doc.entities) for doc in docs]
-    return tfidf_rows(values, frequencies or Frequencies.of(docs)).astype(np.float32)
+    return tfidf_rows(values, frequencies or Frequencies.of(docs), idf_floor=0.0).astype(np.float32)
 
 
 def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams(),
