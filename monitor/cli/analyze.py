@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from monitor.analyze.runner import run_analysis
 from monitor.cli.app import app
 from monitor.cli.state import print_json, state
 
@@ -23,6 +22,7 @@ def analyze(
             details = ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, (list, dict)))
             typer.echo(f"{name:<10} {seconds:6.1f}s  {details}")
 
+    from monitor.analyze.runner import run_analysis   # heavy: imported only when run
     results = run_analysis(app_state.engine, app_state.settings, full=full, on_step=report)
     if as_json:
         print_json(results)

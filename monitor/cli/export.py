@@ -9,7 +9,6 @@ import typer
 
 from monitor.cli.app import app
 from monitor.cli.state import print_json, state
-from monitor.present.export import export
 
 
 @app.command("export")
@@ -23,6 +22,7 @@ def export_command(
 ) -> None:
     """Export one row per article (or story, theme, frame score) for analysis elsewhere."""
     app_state = state(ctx)
+    from monitor.present.export import export   # pandas: imported only when run
     rows = export(app_state.engine, kind, fmt, out)
     if out is None:
         return

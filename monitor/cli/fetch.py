@@ -10,7 +10,6 @@ import typer
 
 from monitor.cli.app import app
 from monitor.cli.state import print_json, state
-from monitor.ingest.runner import FetchOptions, run_fetch
 from monitor.store.feeds import feed_health
 
 
@@ -28,6 +27,7 @@ def fetch(
 ) -> int:
     """Fetch the due feeds politely and store their new articles (exit 1 if every feed failed)."""
     app_state = state(ctx)
+    from monitor.ingest.runner import FetchOptions, run_fetch   # imported only when run
     options = FetchOptions(feed=feed, all_feeds=all_feeds, force=force, worker=worker)
     report = run_fetch(app_state.engine, app_state.settings, options)
     if as_json:

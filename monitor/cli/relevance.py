@@ -9,7 +9,6 @@ import typer
 
 from monitor.cli.app import app
 from monitor.cli.state import print_json, state
-from monitor.analyze.jobs import relevance as service
 
 relevance_app = typer.Typer(help="Measure and train topic relevance (rules + learned classifier).",
                             no_args_is_help=True)
@@ -23,6 +22,7 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Print precision, recall and F1 per language for the topic rules, the classifier and both."""
+    from monitor.analyze.jobs import relevance as service   # sklearn: imported only when run
     report = service.evaluate_file(state(ctx).settings, labels, state(ctx).engine)
     if as_json:
         print_json(report)
@@ -46,6 +46,7 @@ def train_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Train the relevance classifier and store it; the next `analyze` re-judges every article."""
+    from monitor.analyze.jobs import relevance as service
     result = service.train_and_store(state(ctx).engine, labels)
     if as_json:
         print_json(result)

@@ -6,7 +6,6 @@ import typer
 
 from monitor.cli.app import app
 from monitor.cli.state import print_json, state
-from monitor.store import grouping
 
 
 @app.command("stories")
@@ -19,6 +18,7 @@ def stories_command(
 ) -> None:
     """List the most recently active stories: dates, size, outlets, languages, headline."""
     with state(ctx).engine.connect() as conn:
+        from monitor.store import grouping
         rows = grouping.list_stories(conn, limit=limit, min_articles=min_articles)
     if as_json:
         print_json(rows)
@@ -36,6 +36,7 @@ def themes_command(
 ) -> None:
     """List themes, largest first: size, distinctive terms and a representative headline."""
     with state(ctx).engine.connect() as conn:
+        from monitor.store import grouping
         rows = grouping.load_themes(conn, active_only=not retired)
         events = grouping.list_theme_events(conn)
     if as_json:
