@@ -17,7 +17,7 @@ import csv
 import hashlib
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", default="0.03,0.04,0.05,0.06,0.08,0.1,0.15",
                         help="story_threshold values to report (the first run uses feeds.yaml's default)")
+    parser.add_argument("--orders", type=int, default=6,
+                        help="also score this many random arrival orders (one second apart)")
     args = parser.parse_args()
     items = load()
     gold_by_url = {i["url"]: i["label"] for i in items}
@@ -107,7 +109,29 @@ def main() -> None:
                   f"{topics:.3f} with noise sub-topics as clusters)")
             if n == 0:
                 print("sweep:")
+    if args.orders:
+        scores = [order_score(items, seed) for seed in range(args.orders)]
+        print(f"default settings, {args.orders} random arrival orders: B-cubed F1 mean {np.mean(scores):.3f}, "
+              f"min {min(scores):.3f}, max {max(scores):.3f}")
     print(f"baseline (average-linkage agglomerative, best threshold): B-cubed F1 {baseline(items):.3f}")
+
+
+def order_score(items: list[dict], seed: int) -> float:
+    """B-cubed F1 when the articles arrive one second apart in a random order: stories are
+    placed online, so with one date for all the file's order decides who starts a story."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    shuffled = [{**items[j], "published": WHEN + timedelta(seconds=k)} for k, j in enumerate(order)]
+    gold_by_url = {i["url"]: i["label"] for i in items}
+    with tempfile.TemporaryDirectory() as folder:
+        feed = write_rss(Path(folder) / "wikiref.xml", "WikiRef220", shuffled)
+        engine = open_engine(f"sqlite:///{folder}/monitor.db")
+        ingest_paths(engine, [feed], IngestOptions(outlet="wikiref", language="en"))
+        settings = parse_settings("topic: {name: WikiRef220}\n")
+        relevance.run(engine, settings, full=True)
+        stories.run(engine, settings, full=True)
+        predicted = _stories_by_url(engine)
+        engine.dispose()
+    return bcubed_f1({u: predicted[u] for u in gold_by_url}, gold_by_url)
 
 
 def _stories_by_url(engine) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Stories: the same event covered by several outlets, found online in time order.
+"""Stories: the same event covered by several outlets, found chunk by chunk in time order.
 
 An article is a vector made of two blocks, each L2-normalised, then joined and normalised
 again (so one cosine mixes both):
@@ -9,11 +9,13 @@ again (so one cosine mixes both):
     entity block    names (capitalised Latin/Cyrillic words, stemmed) and numbers
                     (4,700 / 2022 / 12.5%), which pin down *which* event a text is about.
 
-Articles are taken in publication order. Each joins the story whose members published
-within `window_days` of it are, on average, most similar to it (average linkage), if that
-mean reaches the threshold; otherwise it starts a new story. Averaging over members keeps
-a story from drifting the way a growing centroid does, and one close member cannot pull a
-neighbouring topic in. Across languages a pair counts the larger of its cosine and
+Articles are taken in publication order, a chunk at a time. Within a chunk they are grouped
+by average-linkage agglomerative clustering (closest pairs first, so the result does not
+depend on which article happened to arrive first); each group then joins the story whose
+members published within `window_days` of it are, on average, most similar to the group
+(average linkage again), if that mean reaches the threshold; otherwise it starts a new
+story. Averaging over members keeps a story from drifting the way a growing centroid does,
+and one close member cannot pull a neighbouring topic in. Across languages a pair counts the larger of its cosine and
 `bridge_weight` times the cosine of the language-independent features. Similarities are
 computed per chunk of documents against everything within the window (one sparse
 product), so there is no per-day or per-story state to rebuild and comparisons stay local
@@ -36,6 +38,7 @@ from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.cluster import AgglomerativeClustering
 from sklearn.preprocessing import normalize
 
 from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
@@ -231,7 +234,7 @@ def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams()
     count every grouped article (default: `docs` alone)."""
     order = sorted(range(len(docs)), key=lambda i: (docs[i].published, docs[i].id))
     docs = [docs[i] for i in order]
-    clustering = _OnlineClustering(docs, params, frequencies or Frequencies.of(docs))
+    clustering = _ChunkClustering(docs, params, frequencies or Frequencies.of(docs))
     new = [i for i, doc in enumerate(docs) if doc.story_id is None]
     assigned: dict[str, str] = {}
     for start in range(0, len(new), _CHUNK):
@@ -248,12 +251,12 @@ def _day(when: datetime) -> float:
     return when.timestamp() / SECONDS_PER_DAY
 
 
-class _OnlineClustering:
-    """Single-pass average-linkage clustering in time order.
+class _ChunkClustering:
+    """Average-linkage clustering in time order, one chunk of new documents at a time.
 
-    A document's score for a story is the mean similarity with the story's members
-    published within the window of the document (before or after it): average linkage,
-    which neither drifts like a centroid nor lets one close member pull in a whole topic.
+    A group's score for a story is the mean similarity of its documents with the story's
+    members published within the window (before or after them): average linkage, which
+    neither drifts like a centroid nor lets one close member pull in a whole topic.
     The similarity of two documents is the cosine of their vectors, or, across languages,
     the larger of that and `bridge_weight` times the cosine of their language-independent
     features (concepts, names, numbers).
@@ -280,23 +283,48 @@ class _OnlineClustering:
                                   for doc in docs], dtype=np.int64)
 
     def place_chunk(self, chunk: list[int]) -> list[tuple[int, str]]:
-        """Place a chunk of new documents (in time order); return (index, story id) pairs."""
+        """Place a chunk of new documents (in time order); return (index, story id) pairs.
+
+        The chunk is first grouped by average-linkage agglomerative clustering, which
+        merges the closest pairs first whatever their order of arrival; then each group
+        joins the open story whose members are on average most similar to the group's
+        members, or starts a story of its own."""
         window = self.params.window_days
         low = int(np.searchsorted(self.days, self.days[chunk[0]] - window, side="left"))
         high = int(np.searchsorted(self.days, self.days[chunk[-1]] + window, side="right"))
         sims = self._similarities(chunk, low, high)
         span_days = self.days[low:high]
+        span_stories = self.story_of[low:high].copy()   # before this chunk's placements
         placed: list[tuple[int, str]] = []
-        for row, i in enumerate(chunk):
-            a = int(np.searchsorted(span_days, self.days[i] - window, side="left"))
-            b = int(np.searchsorted(span_days, self.days[i] + window, side="right"))
-            story = self._best_story(sims[row, a:b], self.story_of[low + a:low + b])
+        for rows in self._chunk_groups(chunk, sims[:, np.asarray(chunk) - low]):
+            members = [chunk[row] for row in rows]
+            near = ((span_days >= self.days[members].min() - window)
+                    & (span_days <= self.days[members].max() + window))
+            story = self._best_story(sims[rows][:, near].mean(axis=0), span_stories[near])
             if story < 0:
                 story = len(self.story_ids)
-                self.story_ids.append(story_id_for(self.docs[i].id))
-            self.story_of[i] = story
-            placed.append((i, self.story_ids[story]))
+                self.story_ids.append(story_id_for(self.docs[members[0]].id))
+            self.story_of[members] = story
+            placed.extend((i, self.story_ids[story]) for i in members)
         return placed
+
+    def _chunk_groups(self, chunk: list[int], sims: np.ndarray) -> list[np.ndarray]:
+        """Rows of the chunk grouped by average linkage at the story threshold, pairs
+        further apart than the window counting as unrelated; each group's rows in time
+        order, groups ordered by their first row."""
+        if len(chunk) == 1:
+            return [np.zeros(1, dtype=np.int64)]
+        days = self.days[chunk]
+        related = np.where(np.abs(days[:, None] - days[None, :]) <= self.params.window_days, sims, 0.0)
+        distances = np.clip(1.0 - related, 0.0, None)
+        np.fill_diagonal(distances, 0.0)
+        labels = AgglomerativeClustering(
+            n_clusters=None, metric="precomputed", linkage="average",
+            distance_threshold=1.0 - self.params.threshold).fit_predict(distances)
+        groups: dict[int, list[int]] = {}
+        for row, label in enumerate(labels):
+            groups.setdefault(int(label), []).append(row)
+        return [np.array(rows) for rows in groups.values()]
 
     def _similarities(self, chunk: list[int], low: int, high: int) -> np.ndarray:
         """Pairwise similarities of the chunk's documents with documents low..high."""
