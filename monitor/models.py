@@ -43,6 +43,7 @@ class ParsedEntry:
     language: str | None          # xml:lang / dc:language of the entry, if any
     source_title: str | None = None   # <source> of search-engine feeds
     source_url: str | None = None
+    html_base: str | None = None      # xml:base in scope of the content (else summary) HTML
 
 
 @dataclass(frozen=True)

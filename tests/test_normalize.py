@@ -81,6 +81,52 @@ def test_plain_text_and_sanitized_html():
     assert json_second.summary == "Plain text <not a tag>."
 
 
+# feedparser's own sanitiser is off (parse.py): every hostile construct must be cleaned by
+# normalize's nh3 pass, in the title, the text and the display HTML, and links inside the
+# HTML resolve against the entry's xml:base.
+HOSTILE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://hostile.example/news/">
+<title>Hostile</title><link href="https://hostile.example/"/><id>urn:x:hostile</id>
+<entry><id>urn:x:hostile:1</id><link href="a/1"/><updated>2024-05-01T00:00:00Z</updated>
+<title type="html">&lt;script&gt;steal()&lt;/script&gt;Safe &lt;img src=x onerror=alert(1)&gt;title</title>
+<content type="html" xml:base="/media/">&lt;p style="x" onmouseover="alert(2)"&gt;Body&lt;/p&gt;
+&lt;a href="javascript:alert(3)"&gt;js&lt;/a&gt; &lt;a href="pics/1.html"&gt;rel&lt;/a&gt;
+&lt;img src="1.png"&gt;&lt;iframe src="https://evil.example/"&gt;&lt;/iframe&gt;
+&lt;object data="x.swf"&gt;&lt;/object&gt;&lt;svg&gt;&lt;script&gt;alert(4)&lt;/script&gt;&lt;/svg&gt;
+&lt;a href="data:text/html;base64,PHNjcmlwdD4="&gt;data&lt;/a&gt;</content></entry>
+</feed>"""
+
+
+@pytest.mark.parametrize("base_url", ["", "https://fetched.example/feed.xml"])
+def test_hostile_html_is_cleaned_by_us_and_content_links_resolve_against_xml_base(base_url):
+    [article] = prepare_document(REF, HOSTILE_ATOM, {"content-type": "application/atom+xml"},
+                                 fetched_at=NOW, base_url=base_url).articles
+    assert article.title == "Safe title"
+    assert article.url == "https://hostile.example/news/a/1"
+    assert article.summary == "Body js rel data"
+    assert article.content_html == (
+        '<p>Body</p>\n<a rel="noopener noreferrer nofollow">js</a> '
+        '<a href="https://hostile.example/media/pics/1.html" rel="noopener noreferrer nofollow">rel</a>\n'
+        '<img src="https://hostile.example/media/1.png">\n\n'
+        '<a rel="noopener noreferrer nofollow">data</a>')
+
+
+def test_content_links_of_a_local_file_resolve_against_the_feeds_link():
+    cdata = articles("cdata_relative.xml", base_url="")[0]
+    assert cdata.url == "https://cdata.example/2023/01/item.html?a=1&b=2"
+    assert 'href="https://cdata.example/more"' in cdata.content_html
+
+
+def test_sanitize_html_base_url_only_when_it_is_a_web_url():
+    html = '<a href="/x">x</a><img src="y.png">'
+    assert sanitize_html(html, base_url="https://b.example/d/") == (
+        '<a href="https://b.example/x" rel="noopener noreferrer nofollow">x</a>'
+        '<img src="https://b.example/d/y.png">')
+    for base in ("", "file:///etc/passwd", "javascript:alert(1)", "https://[broken"):
+        assert sanitize_html(html, base_url=base) == (
+            '<a href="/x" rel="noopener noreferrer nofollow">x</a><img src="y.png">')
+
+
 def test_html_to_text_folds_whitespace_and_keeps_block_boundaries():
     assert html_to_text("<p>One</p><p>Two&nbsp;&amp;\n\n three</p><br>four") == "One Two & three four"
     assert html_to_text("<style>p{}</style><script>x()</script>Kept") == "Kept"

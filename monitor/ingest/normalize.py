@@ -59,7 +59,7 @@ def normalize_entry(entry: ParsedEntry, feed: FeedRef, *, fetched_at: datetime, 
     return Article(
         id=article_id(entry.guid, url, title, entry.published, content_hash, outlet=feed.outlet),
         url=url, original_url=original_url, title=title, summary=summary,
-        content_html=sanitize_html(body_html),
+        content_html=sanitize_html(body_html, base_url=_html_base(entry, base_url)),
         published_at=published_at, date_flag=date_flag, fetched_at=fetched_at,
         author=html_to_text(entry.author)[:500],
         categories=tuple(dict.fromkeys(c.strip() for c in entry.categories if c.strip()))[:50],
@@ -141,13 +141,32 @@ def html_to_text(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(fragment)).strip()
 
 
-def sanitize_html(fragment: str) -> str:
-    """HTML safe to show: a small allow-list of tags, http(s)/mailto links, no scripts."""
+def sanitize_html(fragment: str, *, base_url: str = "") -> str:
+    """HTML safe to show: a small allow-list of tags, http(s)/mailto links, no scripts.
+    Relative links and image sources are made absolute against `base_url` when it is an
+    http(s) URL, else left as they are."""
     if not fragment:
         return ""
-    return nh3.clean(fragment, tags=DISPLAY_TAGS, attributes=DISPLAY_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
-                     strip_comments=True)
+    options = dict(tags=DISPLAY_TAGS, attributes=DISPLAY_ATTRIBUTES,
+                   url_schemes={"http", "https", "mailto"},
+                   link_rel="noopener noreferrer nofollow", strip_comments=True)
+    if resolve_url(base_url, ""):
+        try:
+            return nh3.clean(fragment, url_relative=("rewrite_with_base", base_url), **options)
+        except ValueError:
+            pass   # a base Python accepts but ammonia's URL parser does not: links stay relative
+    return nh3.clean(fragment, **options)
+
+
+def _html_base(entry: ParsedEntry, base_url: str) -> str:
+    """What links in the entry's HTML are relative to: its xml:base, itself relative to
+    the document's URL or the feed's link."""
+    if not entry.html_base:
+        return base_url
+    try:
+        return urljoin(base_url, entry.html_base) if base_url else entry.html_base
+    except ValueError:
+        return base_url
 
 
 def publication_time(published: datetime | None, fetched_at: datetime) -> tuple[datetime, str]:
