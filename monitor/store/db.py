@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,10 +49,11 @@ def create_engine(url: str) -> Engine:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:" and not Path(path).parent.exists():
                 raise StorageError(f"{url}: the folder {Path(path).parent} does not exist")
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                json_deserializer=orjson.loads)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StorageError(f"{url}: cannot use this database URL: {exc}") from None
 
