@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 
+from monitor.analyze.codebook import codebook_for
 from monitor.analyze.jobs.framing import run
+from monitor.analyze.shifts import detect_shifts
 from monitor.cli import main
 from monitor.config import parse_settings
 from monitor.store import open_engine
-from monitor.store.framing import list_shifts, story_frame_mix
+from monitor.store.framing import frame_observations, list_shifts, story_frame_mix
 from monitor.store.schema import articles, frame_scores
 
 SURVEILLANCE = "Cameras and facial recognition feed a mass surveillance state that tracks citizens."
@@ -52,6 +55,28 @@ def test_job_scores_relevant_articles_and_records_the_shift(db_url):
     assert list(surveillance["share"]) == [1.0, 1.0] and list(surveillance["n"]) == [5, 5]
     assert run(engine, settings)["scored"] == 0             # nothing new
     assert run(engine, settings, full=True)["scored"] == 120
+
+
+def test_shifts_from_day_counts_equal_those_from_every_score(db_url):
+    """The job tests day counts and loads scores only for evidence; the in-memory path over
+    every frame score must find the very same shifts, evidence included."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), _articles(n_months=18))
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    assert run(engine, settings)["shifts"] > 0
+    with engine.connect() as conn:
+        observations = frame_observations(conn, codebook_for(settings.frames).ids)
+        stored = list_shifts(conn)
+    expected = detect_shifts(observations, period="month")
+    def key(row):
+        return (row["frame"], row["scope_kind"], row["scope"], row["period"], row["method"])
+    assert sorted(map(key, stored)) == sorted(key(vars(s)) for s in expected)
+    by_key = {key(vars(s)): s for s in expected}
+    for row in stored:
+        shift = by_key[key(row)]
+        assert row["n"] == shift.n and row["effect"] == pytest.approx(shift.effect)
+        assert row["p_value"] == pytest.approx(shift.p_value) and row["evidence"] == list(shift.evidence)
 
 
 def _labelled(path, n: int = 40) -> None:

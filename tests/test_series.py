@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from monitor.analyze.series import frame_series, period_label, wilson_interval
+from monitor.analyze.series import frame_series, period_bounds, period_label, wilson_interval
 
 
 def _obs(rows):
@@ -18,6 +18,18 @@ def test_period_labels():
     assert period_label(when, "week") == "2019-W01"
     assert period_label(when, "month") == "2019-01"
     assert period_label(pd.Timestamp("2019-05-31", tz="UTC"), "quarter") == "2019-Q2"
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter"])
+def test_period_bounds_enclose_exactly_the_days_of_their_label(period):
+    for day in pd.date_range("2019-12-20", "2021-01-12", freq="D", tz="UTC"):
+        start, end = period_bounds(period_label(day, period), period)
+        assert start <= day < end
+        assert period_label(start, period) == period_label(day, period)
+        assert period_label(end, period) != period_label(day, period)
+        assert period_label(end - pd.Timedelta(microseconds=1), period) == period_label(day, period)
+    assert period_bounds("2020-W53", "week") == (pd.Timestamp("2020-12-28", tz="UTC"),
+                                                 pd.Timestamp("2021-01-04", tz="UTC"))
 
 
 def test_share_is_normalised_by_volume_per_scope():

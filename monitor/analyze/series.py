@@ -8,6 +8,8 @@ its count and a Wilson (or bootstrap) 95% interval.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
@@ -28,6 +30,22 @@ def period_label(when: pd.Timestamp, period: str) -> str:
         return f"{when.year}-{when.month:02d}"
     if period == "quarter":
         return f"{when.year}-Q{(when.month - 1) // 3 + 1}"
+    raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+
+
+def period_bounds(label: str, period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The UTC instants [start, end) of a period label made by period_label."""
+    if period == "week":
+        year, week = label.split("-W")
+        start = pd.Timestamp(date.fromisocalendar(int(year), int(week), 1), tz="UTC")
+        return start, start + pd.Timedelta(days=7)
+    if period == "month":
+        start = pd.Timestamp(f"{label}-01", tz="UTC")
+        return start, start + pd.DateOffset(months=1)
+    if period == "quarter":
+        year, quarter = label.split("-Q")
+        start = pd.Timestamp(int(year), 3 * int(quarter) - 2, 1, tz="UTC")
+        return start, start + pd.DateOffset(months=3)
     raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
 
 

@@ -14,23 +14,33 @@ difference, the p-value, and the articles that drive it. A shift needs at least
 `min_frame_articles` articles carrying the frame on its high side, so two articles cannot
 make one. Shifts are ranked by the interval's bound nearest zero (the smallest change the
 data support), so a large but uncertain jump in a thin month ranks below a solid lasting one.
+
+The tests run on counts per day and facet (`day_counts`), which the framing job reads from
+its small per-day tables instead of loading every frame score; only a shift found needs
+articles, for its evidence, and those come from an `EvidenceFinder`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, groupby
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2, false_discovery_control, fisher_exact
 
-from monitor.analyze.series import SCOPES, wilson_interval, with_periods
+from monitor.analyze.series import SCOPES, period_label, wilson_interval, with_periods
 from monitor.models import Shift
 
 EVIDENCE_ARTICLES = 5
+DAY_COUNT_COLUMNS = ["day", "group", "language", "outlet", "frame", "n", "k"]
+
+# (scope_kind, scope, frame, periods of the changed side, rising) -> the articles driving it
+EvidenceFinder = Callable[[str, str, str, list[str], bool], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -44,13 +54,28 @@ class ShiftOptions:
     min_frame_articles: int = 5   # articles carrying the frame on the higher side of a shift
 
 
-def count_table(data: pd.DataFrame, scope_kind: str) -> pd.DataFrame:
-    """n and k per (scope, frame, period) from observations that have a period column."""
+def day_counts(observations: pd.DataFrame) -> pd.DataFrame:
+    """Observations (one row per article and frame) -> n rows and k present per UTC day,
+    group, language, outlet and frame: the counts the tests run on."""
+    data = observations.assign(day=pd.to_datetime(observations["published_at"], utc=True)
+                               .dt.strftime("%Y-%m-%d"))
+    counts = (data.groupby(["day", "group", "language", "outlet", "frame"])["present"]
+              .agg(n="size", k="sum").reset_index())
+    return counts[DAY_COUNT_COLUMNS]
+
+
+def with_period_labels(counts: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Day counts with `period` (labelled as series.with_periods does) and `all` columns."""
+    labels = {day: period_label(pd.Timestamp(day, tz="UTC"), period) for day in counts["day"].unique()}
+    return counts.assign(period=counts["day"].map(labels), all="all")
+
+
+def count_table(counts: pd.DataFrame, scope_kind: str) -> pd.DataFrame:
+    """n and k per (scope, frame, period) from day counts that have a period column."""
     column = "all" if scope_kind == "all" else scope_kind
-    table = (data.groupby([column, "frame", "period"])["present"]
-             .agg(n="size", k="sum").reset_index().rename(columns={column: "scope"}))
-    table["k"] = table["k"].astype(int)
-    return table
+    table = (counts.groupby([column, "frame", "period"])[["n", "k"]].sum()
+             .reset_index().rename(columns={column: "scope"}))
+    return table.astype({"n": int, "k": int})
 
 
 def newcombe_interval(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float]:
@@ -67,12 +92,15 @@ def evidence_articles(rows: pd.DataFrame, frame: str, rising: bool) -> tuple[str
     """The articles that drive a change: for a rise, the highest-scoring ones carrying the frame;
     for a fall, the period's articles without it that carry another frame most strongly."""
     own = rows[rows["frame"] == frame]
+    # Ties (equal scores are common) broken by article id, so whichever rows were loaded,
+    # and in whatever order, the same articles are picked.
     if rising:
-        picked = own[own["present"]].sort_values("score", ascending=False)["article_id"]
+        picked = own[own["present"]].sort_values(["score", "article_id"], ascending=[False, True])["article_id"]
     else:
         lacking = set(own.loc[~own["present"], "article_id"])
         others = rows[rows["article_id"].isin(lacking) & (rows["frame"] != frame)]
-        picked = others.groupby("article_id")["score"].max().sort_values(ascending=False).index
+        best = others.groupby("article_id")["score"].max().reset_index()
+        picked = best.sort_values(["score", "article_id"], ascending=[False, True])["article_id"]
     return tuple(str(a) for a in list(dict.fromkeys(picked))[:EVIDENCE_ARTICLES])
 
 
@@ -103,16 +131,37 @@ def _scoped(data: pd.DataFrame, scope_kind: str, scope: str) -> pd.DataFrame:
     return data[data[column] == scope]
 
 
+class ObservationEvidence:
+    """An EvidenceFinder over observations in memory (periods labelled on first use)."""
+
+    def __init__(self, observations: pd.DataFrame, period: str):
+        self.observations, self.period = observations, period
+        self._data: pd.DataFrame | None = None
+
+    def __call__(self, scope_kind: str, scope: str, frame: str, periods: list[str],
+                 rising: bool) -> tuple[str, ...]:
+        if self._data is None:
+            self._data = with_periods(self.observations, self.period)
+        return early_evidence(_scoped(self._data, scope_kind, scope), periods, frame, rising)
+
+
+def _series(table: pd.DataFrame) -> Iterator[tuple[str, str, list[str], list[int], list[int]]]:
+    """(scope, frame, periods, n, k) per series of a count table, as plain lists in period
+    order: per-series pandas work dominated once the tests ran on counts."""
+    table = table.sort_values(["scope", "frame", "period"])
+    rows = zip(table["scope"].tolist(), table["frame"].tolist(), table["period"].tolist(),
+               table["n"].tolist(), table["k"].tolist())
+    for (scope, frame), group in groupby(rows, key=itemgetter(0, 1)):
+        _, _, periods, ns, ks = (list(column) for column in zip(*group))
+        yield scope, frame, periods, [int(v) for v in ns], [int(v) for v in ks]
+
+
 def baseline_candidates(table: pd.DataFrame, options: ShiftOptions) -> list[dict]:
     """Every testable (scope, frame, period) against its trailing window, with a raw p-value."""
     found = []
-    for (scope, frame), series in table.groupby(["scope", "frame"]):
-        series = series.sort_values("period").reset_index(drop=True)
-        # Plain lists and running sums: per-cell pandas access dominated at 100,000 articles.
-        ns, ks = [int(v) for v in series["n"]], [int(v) for v in series["k"]]
-        periods = series["period"].tolist()
+    for scope, frame, periods, ns, ks in _series(table):
         sum_n, sum_k = [0, *accumulate(ns)], [0, *accumulate(ks)]
-        for i in range(1, len(series)):
+        for i in range(1, len(periods)):
             start = max(0, i - options.window)
             n, k = ns[i], ks[i]
             n0, k0 = sum_n[i] - sum_n[start], sum_k[i] - sum_k[start]
@@ -137,10 +186,13 @@ def split_binomial(k: np.ndarray, n: np.ndarray, min_segment: int) -> tuple[int,
         p = kk / nn
         return (kk * math.log(p) if kk else 0.0) + ((nn - kk) * math.log(1 - p) if nn - kk else 0.0)
 
-    total = loglik(k.sum(), n.sum())
+    # Prefix sums of exact integers: the same statistics as summing each slice, in O(len).
+    sum_k, sum_n = [0, *accumulate(int(v) for v in k)], [0, *accumulate(int(v) for v in n)]
+    all_k, all_n = sum_k[-1], sum_n[-1]
+    total = loglik(all_k, all_n)
     best: tuple[int, float] | None = None
     for i in range(min_segment, len(k) - min_segment + 1):
-        stat = 2 * (loglik(k[:i].sum(), n[:i].sum()) + loglik(k[i:].sum(), n[i:].sum()) - total)
+        stat = 2 * (loglik(sum_k[i], sum_n[i]) + loglik(all_k - sum_k[i], all_n - sum_n[i]) - total)
         if best is None or stat > best[1]:
             best = (i, stat)
     return best
@@ -172,51 +224,66 @@ def _shift(scope_kind: str, scope: str, frame: str, period: str, method: str,
                  ci_high=high, p_value=p, n=n, evidence=evidence)
 
 
-def baseline_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOptions) -> list[Shift]:
-    found = baseline_candidates(count_table(data, scope_kind), options)
+def baseline_shifts(table: pd.DataFrame, scope_kind: str, options: ShiftOptions,
+                    evidence: EvidenceFinder) -> list[Shift]:
+    """Periods that differ from their trailing baseline, in one scope kind's count table."""
+    found = baseline_candidates(table, options)
     if not found:
         return []
     adjusted = false_discovery_control([c["p"] for c in found])
     shifts = []
     for c, q in zip(found, adjusted):
         if q < options.alpha and supported(c["k"], c["n"], c["k0"], c["n0"], options):
-            rows = _scoped(data, scope_kind, c["scope"])
-            evidence = evidence_articles(rows[rows["period"] == c["period"]], c["frame"], c["effect"] > 0)
+            # One period: early_evidence's first try, i.e. evidence_articles of that period.
+            rising = c["effect"] > 0
+            articles = evidence(scope_kind, str(c["scope"]), c["frame"], [c["period"]], rising)
             shifts.append(_shift(scope_kind, c["scope"], c["frame"], c["period"], "baseline",
-                                 c["k"], c["n"], c["k0"], c["n0"], float(q), evidence))
+                                 c["k"], c["n"], c["k0"], c["n0"], float(q), articles))
     return shifts
 
 
-def changepoint_shifts(data: pd.DataFrame, scope_kind: str, options: ShiftOptions) -> list[Shift]:
+def changepoint_shifts(table: pd.DataFrame, scope_kind: str, options: ShiftOptions,
+                       evidence: EvidenceFinder) -> list[Shift]:
+    """Lasting regime changes, in one scope kind's count table."""
     shifts = []
-    for (scope, frame), series in count_table(data, scope_kind).groupby(["scope", "frame"]):
-        series = series.sort_values("period").reset_index(drop=True)
-        if series["n"].sum() < options.min_scope_n:
+    for scope, frame, periods, ns, ks in _series(table):
+        if sum(ns) < options.min_scope_n:
             continue
-        k, n = series["k"].to_numpy(), series["n"].to_numpy()
+        k, n = np.array(ks, dtype=np.int64), np.array(ns, dtype=np.int64)
         points = change_points(k, n, options)
-        bounds = [0] + [i for i, _ in points] + [len(series)]
+        bounds = [0] + [i for i, _ in points] + [len(periods)]
         for j, (i, p) in enumerate(points):
             before, after = slice(bounds[j], i), slice(i, bounds[j + 2])
-            rows = _scoped(data, scope_kind, scope)
             k1, n1, k0, n0 = int(k[after].sum()), int(n[after].sum()), int(k[before].sum()), int(n[before].sum())
             if not supported(k1, n1, k0, n0, options):
                 continue   # neighbouring change points can leave a segment pair too close to report
-            evidence = early_evidence(rows, list(series["period"].iloc[after]), frame, k1 / n1 > k0 / n0)
-            shifts.append(_shift(scope_kind, scope, frame, series.at[i, "period"], "changepoint",
-                                 k1, n1, k0, n0, p, evidence))
+            articles = evidence(scope_kind, str(scope), frame, periods[after], k1 / n1 > k0 / n0)
+            shifts.append(_shift(scope_kind, scope, frame, periods[i], "changepoint",
+                                 k1, n1, k0, n0, p, articles))
     return shifts
+
+
+def detect_shifts_in_counts(counts: pd.DataFrame, evidence: EvidenceFinder, *, period: str = "month",
+                            scopes: tuple[str, ...] = SCOPES,
+                            options: ShiftOptions | None = None) -> list[Shift]:
+    """All significant shifts from day counts (DAY_COUNT_COLUMNS), strongest first; `evidence`
+    is asked for the articles behind each shift found."""
+    options = options or ShiftOptions()
+    if counts.empty:
+        return []
+    labelled = with_period_labels(counts, period)
+    shifts: list[Shift] = []
+    for scope_kind in scopes:
+        table = count_table(labelled, scope_kind)
+        shifts += baseline_shifts(table, scope_kind, options, evidence)
+        shifts += changepoint_shifts(table, scope_kind, options, evidence)
+    return sorted(shifts, key=lambda s: -strength(s))
 
 
 def detect_shifts(observations: pd.DataFrame, *, period: str = "month",
                   scopes: tuple[str, ...] = SCOPES, options: ShiftOptions | None = None) -> list[Shift]:
     """All significant shifts of every frame in every scope, both methods, strongest first."""
-    options = options or ShiftOptions()
     if observations.empty:
         return []
-    data = with_periods(observations, period)
-    shifts: list[Shift] = []
-    for scope_kind in scopes:
-        shifts += baseline_shifts(data, scope_kind, options)
-        shifts += changepoint_shifts(data, scope_kind, options)
-    return sorted(shifts, key=lambda s: -strength(s))
+    return detect_shifts_in_counts(day_counts(observations), ObservationEvidence(observations, period),
+                                   period=period, scopes=scopes, options=options)

@@ -10,8 +10,10 @@ database not yet analysed since these tables existed, is answered by the join it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -50,6 +52,26 @@ def refresh_frame_counts(conn: Connection) -> int:
     conn.execute(scored_day_counts.insert().from_select(["day", *FACETS, "articles"], scored))
     return sum(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                for table in (frame_day_counts, scored_day_counts))
+
+
+def day_counts(conn: Connection, frames: Sequence[str]) -> pd.DataFrame:
+    """Per day x group x language x outlet and frame of `frames`: n articles scored and k
+    carrying the frame (shifts.DAY_COUNT_COLUMNS), from the two tables as last rebuilt.
+
+    Every scored article has a score for each frame of the codebook, so n is the same
+    for all frames: the articles scored that day."""
+    scored = pd.DataFrame([tuple(r) for r in conn.execute(sa.select(
+        scored_day_counts.c.day, *[scored_day_counts.c[f] for f in FACETS], scored_day_counts.c.articles))],
+        columns=["day", "group", "language", "outlet", "n"])
+    carried = pd.DataFrame([tuple(r) for r in conn.execute(
+        sa.select(frame_day_counts.c.day, *[frame_day_counts.c[f] for f in FACETS],
+                  frame_day_counts.c.frame, frame_day_counts.c.articles)
+        .where(frame_day_counts.c.frame.in_(list(frames))))],
+        columns=["day", "group", "language", "outlet", "frame", "k"])
+    cells = scored.merge(pd.DataFrame({"frame": list(frames)}), how="cross")
+    counts = cells.merge(carried, on=["day", "group", "language", "outlet", "frame"], how="left")
+    counts["k"] = counts["k"].fillna(0).astype(int)
+    return counts[["day", "group", "language", "outlet", "frame", "n", "k"]]
 
 
 def _midnight(moment: datetime) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -50,14 +51,27 @@ def save_frame_scores(conn: Connection, scores: Iterable[FrameScore]) -> int:
     return len(rows)
 
 
-def frame_observations(conn: Connection, frames: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per scored (article, frame) with date, group, language, outlet: series input."""
+SCOPE_COLUMNS = {"group": articles.c.group_name, "language": articles.c.language,
+                 "outlet": articles.c.outlet}
+
+
+def frame_observations(conn: Connection, frames: Sequence[str] | None = None, *,
+                       scope: tuple[str, str] | None = None,
+                       between: tuple[datetime, datetime] | None = None) -> pd.DataFrame:
+    """One row per scored (article, frame) with date, group, language, outlet: series input.
+
+    `scope` (kind, value) keeps one group, language or outlet ("all" keeps everything);
+    `between` keeps articles published in [start, end): what a shift's evidence needs."""
     query = (sa.select(frame_scores.c.article_id, articles.c.published_at,
                        articles.c.group_name.label("group"), articles.c.language, articles.c.outlet,
                        frame_scores.c.frame, frame_scores.c.score, frame_scores.c.present)
              .join(articles, articles.c.id == frame_scores.c.article_id).where(_scorable()))
     if frames is not None:
         query = query.where(frame_scores.c.frame.in_(list(frames)))
+    if scope is not None and scope[0] in SCOPE_COLUMNS:
+        query = query.where(SCOPE_COLUMNS[scope[0]] == scope[1])
+    if between is not None:
+        query = query.where(articles.c.published_at >= between[0], articles.c.published_at < between[1])
     rows = conn.execute(query).all()
     columns = ["article_id", "published_at", "group", "language", "outlet", "frame", "score", "present"]
     data = pd.DataFrame([tuple(r) for r in rows], columns=columns)

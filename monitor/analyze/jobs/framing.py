@@ -12,17 +12,19 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
+import pandas as pd
+from sqlalchemy.engine import Connection, Engine
 
 from monitor.analyze.codebook import Codebook, codebook_for
 from monitor.analyze.frame_model import FrameClassifier
 from monitor.analyze.framing import CompiledFrame, compile_codebook, score_article
-from monitor.analyze.shifts import detect_shifts
+from monitor.analyze.series import period_bounds, with_periods
+from monitor.analyze.shifts import detect_shifts_in_counts, early_evidence
 from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.models import FrameScore
 from monitor.store import framing as store
-from monitor.store.frame_counts import refresh_frame_counts
+from monitor.store.frame_counts import day_counts, refresh_frame_counts
 
 BATCH = 500
 
@@ -106,6 +108,27 @@ def _scored_batches(batches: list[list[_Row]], args: tuple) -> Iterator[tuple[li
         yield from zip(batches, pool.map(_score_in_worker, batches))
 
 
+class _StoredEvidence:
+    """Finds a shift's evidence articles in the database: only the scores of its scope and
+    periods are loaded, once per scope and periods (the frames of a scope share them)."""
+
+    def __init__(self, conn: Connection, frames: list[str], period: str):
+        self.conn, self.frames, self.period = conn, frames, period
+        self.loaded: dict[tuple, pd.DataFrame] = {}
+
+    def __call__(self, scope_kind: str, scope: str, frame: str, periods: list[str],
+                 rising: bool) -> tuple[str, ...]:
+        key = (scope_kind, scope, tuple(periods))
+        if key not in self.loaded:
+            between = (period_bounds(periods[0], self.period)[0], period_bounds(periods[-1], self.period)[1])
+            rows = store.frame_observations(self.conn, self.frames, scope=(scope_kind, scope),
+                                            between=(between[0].to_pydatetime(), between[1].to_pydatetime()))
+            if len(self.loaded) >= 64:   # bounds memory; shifts of one scope come together
+                self.loaded.clear()
+            self.loaded[key] = with_periods(rows, self.period)
+        return early_evidence(self.loaded[key], periods, frame, rising)
+
+
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     """Score what is new (everything when `full`), then replace the shifts table."""
     codebook = codebook_for(settings.frames)
@@ -124,9 +147,10 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
             store.save_frame_scores(conn, scores)
         scored += len(batch)
     with engine.begin() as conn:
-        observations = store.frame_observations(conn, codebook.ids)
-        found = detect_shifts(observations, period=settings.frames.period)
+        refresh_frame_counts(conn)   # the dashboard's per-day aggregate, and the shifts' input
+        evidence = _StoredEvidence(conn, codebook.ids, settings.frames.period)
+        found = detect_shifts_in_counts(day_counts(conn, codebook.ids), evidence,
+                                        period=settings.frames.period)
         saved = store.replace_shifts(conn, found)
-        refresh_frame_counts(conn)   # the dashboard's per-day aggregate
     return {"scored": scored, "removed": removed, "shifts": saved,
             "source": "model" if model else "codebook", "codebook": codebook.name}
