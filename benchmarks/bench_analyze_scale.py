@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -36,19 +37,30 @@ def child(config: Path, db_url: str, full: bool, jobs: list[str]) -> None:
     from monitor.config import load_settings
 
     steps: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     results: dict[str, dict] = {}
     settings = load_settings(config)
     engine = open_engine(db_url)
     started = time.perf_counter()
     for name in jobs:
-        begun = time.perf_counter()
+        begun, cpu_begun = time.perf_counter(), _cpu_seconds()
         results[name] = importlib.import_module(f"monitor.analyze.jobs.{name}").run(engine, settings, full=full)
         steps[name] = round(time.perf_counter() - begun, 2)
+        cpu[name] = round(_cpu_seconds() - cpu_begun, 2)
     total = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": round(total, 2), "steps": steps, "peak_mb": round(peak_mb),
+    worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # largest worker
+    print(json.dumps({"seconds": round(total, 2), "steps": steps, "cpu": cpu, "peak_mb": round(peak_mb),
+                      "worker_peak_mb": round(worker_peak_mb),
                       "counts": {k: {n: v for n, v in c.items() if not isinstance(v, (dict, list))}
                                  for k, c in results.items()}}))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished worker processes: on a shared
+    machine, wall time says more about the neighbours than about the code."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def run_child(config: Path, db_url: str, full: bool, jobs: list[str]) -> dict:
@@ -88,7 +100,10 @@ def main() -> None:
         if untimed:
             run_child(config, db_url, True, untimed)
         full = run_child(config, db_url, True, jobs)
-        print(f"full run:        {full['seconds']:6.1f}s  peak {full['peak_mb']} MB  {full['steps']}")
+        print(f"load average {os.getloadavg()[0]:.1f} (1 min)")
+        print(f"full run:        {full['seconds']:6.1f}s  peak {full['peak_mb']} MB "
+              f"(largest worker {full['worker_peak_mb']} MB)  {full['steps']}")
+        print(f"                 CPU seconds {full['cpu']}")
         print(f"                 {full['counts']}")
         last = max(row["published_at"] for row in rows)
         new_rows = generate_articles(args.new, feeds=args.feeds, seed=1, start=last - timedelta(days=2), days=7)
@@ -96,10 +111,12 @@ def main() -> None:
         if untimed:
             run_child(config, db_url, False, untimed)
         incremental = run_child(config, db_url, False, jobs)
-        print(f"incremental run: {incremental['seconds']:6.1f}s  peak {incremental['peak_mb']} MB  "
-              f"{incremental['steps']}")
+        print(f"incremental run: {incremental['seconds']:6.1f}s  peak {incremental['peak_mb']} MB "
+              f"(largest worker {incremental['worker_peak_mb']} MB)  {incremental['steps']}")
+        print(f"                 CPU seconds {incremental['cpu']}")
         print(f"                 {incremental['counts']}")
-        print(f"incremental / full = {incremental['seconds'] / full['seconds']:.3f}")
+        print(f"incremental / full = {incremental['seconds'] / full['seconds']:.3f} wall, "
+              f"{sum(incremental['cpu'].values()) / sum(full['cpu'].values()):.3f} CPU")
         grouping = {k: full["steps"].get(k, 0) for k in ("stories", "themes")}
         print(f"stories + themes in the full run: {sum(grouping.values()):.1f}s {grouping}")
 
