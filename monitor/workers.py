@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import threading
 import time
+
+_PR_SET_PDEATHSIG = 1   # from <sys/prctl.h>
 
 
 def exit_with_parent() -> None:
@@ -13,7 +17,19 @@ def exit_with_parent() -> None:
     second; otherwise it would wait for work forever, an orphan holding its memory."""
     parent = multiprocessing.parent_process()
     if parent is not None:
+        _die_with_parent()
         threading.Thread(target=_exit_when_gone, args=(parent.pid,), daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel for SIGKILL the moment the parent dies, so a worker that
+    writes to the database never outlives a killed run (the polling thread is the
+    fallback elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _exit_when_gone(pid: int) -> None:

@@ -13,6 +13,10 @@ def analyze(
     ctx: typer.Context,
     full: bool = typer.Option(False, "--full", help="Rebuild every analysis from all articles."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+    one_process: bool = typer.Option(
+        False, "--one-process",
+        help="Run the jobs one after another in this process, not stories and themes side by "
+             "side in two (slower on several cores; peak memory is that of one job)."),
 ) -> None:
     """Score relevance, group stories and themes, and measure framing (incremental)."""
     app_state = state(ctx)
@@ -23,6 +27,7 @@ def analyze(
             typer.echo(f"{name:<10} {seconds:6.1f}s  {details}")
 
     from monitor.analyze.runner import run_analysis   # heavy: imported only when run
-    results = run_analysis(app_state.engine, app_state.settings, full=full, on_step=report)
+    results = run_analysis(app_state.engine, app_state.settings, full=full, on_step=report,
+                           parallel=not one_process)
     if as_json:
         print_json(results)
