@@ -121,9 +121,11 @@ class ConceptIndex:
 
     def concepts(self, tokens: Sequence[str]) -> tuple[str, ...]:
         """A concept feature per glossary phrase occurrence in `tokens`."""
+        by_first = self._by_first
         found = []
-        for i, token in enumerate(tokens):
-            for phrase, concept in self._by_first.get(token, ()):
+        # Positions first (one pass in C-speed comprehension), phrases only where one starts.
+        for i in [i for i, token in enumerate(tokens) if token in by_first]:
+            for phrase, concept in by_first[tokens[i]]:
                 if len(phrase) == 1 or tuple(tokens[i:i + len(phrase)]) == phrase:
                     found.append(concept)
         return tuple(found)
