@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import PermanentFetchError
 from monitor.ingest import dedup
-from monitor.ingest.normalize import normalize_entry
+from monitor.ingest.normalize import normalize_entries
 from monitor.ingest.parse import parse_document
 from monitor.models import Article, FeedRef, ParsedFeed
 from monitor.store import articles as article_store
@@ -107,9 +107,8 @@ def _normalize_all(parsed: ParsedFeed, feed: FeedRef, fetched_at: datetime,
     base = base_url or parsed.link or ""
     seen: dict[str, Article] = {}
     skipped = 0
-    for entry in parsed.entries:
-        article = normalize_entry(entry, feed, fetched_at=fetched_at, base_url=base,
-                                  feed_language=parsed.language)
+    for article in normalize_entries(parsed.entries, feed, fetched_at=fetched_at, base_url=base,
+                                     feed_language=parsed.language):
         if not (article.title or article.url or article.summary):
             skipped += 1
             continue
