@@ -264,10 +264,15 @@ def test_hostile_validators_are_not_sent_back():
 
 def test_fetch_page_returns_the_page():
     page = b"<html><body><p>Full text</p></body></html>"
+
+    async def fetch(url: str) -> bytes:
+        async with make_client(FAST) as client:
+            return await fetch_page(client, url, FAST)
+
     with Server({"/article": static(page, headers={"Content-Type": "text/html"})}) as server:
-        assert fetch_page(server.url("/article"), FAST) == page
+        assert asyncio.run(fetch(server.url("/article"))) == page
         with pytest.raises(TransientFetchError):
-            fetch_page(server.url("/nothing"), FAST)
+            asyncio.run(fetch(server.url("/nothing")))
 
 
 def test_send_helper_sets_length():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +13,7 @@ from monitor.ingest.runner import FetchOptions, run_fetch
 from monitor.store import open_engine
 from monitor.store.feeds import utcnow
 from monitor.store.schema import articles, feeds, fetches
-from test_fetch_support import Server, conditional, rss, static
+from test_fetch_support import ITEM, RSS, Server, conditional, rss, static
 
 FAST = Fetch(connect_timeout=1, read_timeout=1, total_timeout=2, max_bytes=200_000, retries=0,
              host_delay=0, per_host=2, concurrency=8)
@@ -197,3 +198,39 @@ def test_file_feeds_go_through_the_same_path(sqlite_url, tmp_path):
     first = run_fetch(engine, config, ALL)
     second = run_fetch(engine, config, ALL)
     assert (first.ok, first.new_articles, second.not_modified) == (1, 4, 1)   # hash unchanged
+
+
+def test_fulltext_pages_keep_the_per_host_limit_and_gap(db_url):
+    """Article pages of fulltext feeds are fetched under the same politeness as feeds: the
+    page server never sees more than per_host requests at once, nor two starts closer than
+    host_delay."""
+    engine = open_engine(db_url)
+    page = ("<html><body><article><h1>The draft law</h1>"
+            + "".join(f"<p>Paragraph {n}: the draft social credit law sets out the duties of credit "
+                      f"agencies and the rights of those listed, point {n}.</p>" for n in range(6))
+            + "</article></body></html>").encode()
+    starts: list[float] = []
+
+    def timed_page(handler):
+        starts.append(time.monotonic())
+        static(page, headers={"Content-Type": "text/html"}, delay=0.05)(handler)
+
+    pages = Server({f"/p{i}": timed_page for i in range(12)})
+    with pages, Server() as feeds_server:
+        for n in range(4):
+            items = "".join(ITEM.format(title=f"Social credit story {n}-{i}", slug=f"s{n}{i}")
+                            .replace(f"http://example.org/s{n}{i}", pages.url(f"/p{3 * n + i}"))
+                            for i in range(3))
+            feeds_server.routes[f"/f{n}"] = static(RSS.format(title=f"F{n}", items=items).encode())
+        polite = Fetch(connect_timeout=1, read_timeout=2, total_timeout=4, max_bytes=200_000,
+                       retries=0, host_delay=0.1, per_host=1, concurrency=8)
+        config = settings(*(feed(f"f{n}", feeds_server.url(f"/f{n}"), fulltext=True) for n in range(4)),
+                          fetch=polite)
+        report = run_fetch(engine, config, ALL)
+    assert report.ok == 4 and report.new_articles == 12
+    assert len(starts) == 12 and pages.max_in_flight == 1
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:])]
+    assert min(gaps) >= 0.09   # host_delay, less the clock's granularity
+    with engine.connect() as conn:
+        texts = conn.execute(sa.select(articles.c.fulltext)).scalars().all()
+    assert all(text and "rights of those listed" in text for text in texts)

@@ -88,7 +88,7 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, settings: Fetch, *,
     return FetchResult(body=body, content_hash=digest, **common)
 
 
-async def fetch_page_async(client: httpx.AsyncClient, url: str, settings: Fetch) -> bytes:
+async def fetch_page(client: httpx.AsyncClient, url: str, settings: Fetch) -> bytes:
     """The body of a web page (for full text), with the same bounds as a feed."""
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise PermanentFetchError(f"{url}: only http and https pages are fetched", error_class="bad_url")
@@ -96,14 +96,6 @@ async def fetch_page_async(client: httpx.AsyncClient, url: str, settings: Fetch)
         _get(client, url, settings, {}, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"),
         settings, url)
     return body
-
-
-def fetch_page(url: str, fetch_settings: Fetch) -> bytes:
-    """Synchronous `fetch_page_async` with its own client (for callers outside an event loop)."""
-    async def run() -> bytes:
-        async with make_client(fetch_settings) as client:
-            return await fetch_page_async(client, url, fetch_settings)
-    return asyncio.run(run())
 
 
 def read_file(url: str, max_bytes: int) -> bytes:

@@ -1,7 +1,7 @@
 """The main text of an article's web page, for feeds marked `fulltext: true`.
 
-The page is fetched by a function the caller passes in (ingest.fetch.fetch_page, with the
-same politeness and size limits as feeds), so this module does no networking itself.
+The page is fetched by a function the caller passes in (the fetch runner's page fetcher,
+under the same politeness and size limits as feeds), so this module does no networking itself.
 A page that cannot be fetched or yields no text keeps the summary, and says why.
 """
 

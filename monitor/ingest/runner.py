@@ -13,6 +13,7 @@ import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,7 +186,8 @@ class FeedFetcher:
             result = await self._fetch_with_retries(row, attempts)
             document = None
             if not result.not_modified:
-                document = await self._db(self._store, row.id, ref, feed, result, started_at)
+                pages = self._page_fetcher(asyncio.get_running_loop()) if feed.fulltext else None
+                document = await self._db(self._store, row.id, ref, result, started_at, pages)
         except Exception as exc:   # even a bug met on one hostile feed must not end the run
             error = exc if isinstance(exc, FeedError) else FeedError(
                 f"{ref.url}: {type(exc).__name__}: {exc}", error_class="internal_error")
@@ -241,12 +243,20 @@ class FeedFetcher:
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _store(self, feed_id: int, ref: FeedRef, feed: Feed, result: FetchResult,
-               fetched_at: datetime):
-        # Runs in the DB thread, outside the event loop: full-text pages use the sync fetcher.
-        page_fetcher = (lambda url: fetch_page(url, self.settings.fetch)) if feed.fulltext else None
+    def _store(self, feed_id: int, ref: FeedRef, result: FetchResult, fetched_at: datetime,
+               fetch_page: Callable[[str], bytes] | None):
+        # Runs in the DB thread, outside the event loop.
         return store_document(self.engine, feed_id, ref, result.body, result.headers,
-                              fetched_at=fetched_at, base_url=result.url, fetch_page=page_fetcher)
+                              fetched_at=fetched_at, base_url=result.url, fetch_page=fetch_page)
+
+    def _page_fetcher(self, loop: asyncio.AbstractEventLoop) -> Callable[[str], bytes]:
+        """A full-text page fetcher for the DB thread: each page is fetched on the event
+        loop through the same politeness slots as feeds (global and per-host limits, the
+        gap between requests to one host) and the same connection pools."""
+        async def fetch(url: str) -> bytes:
+            async with self.politeness.slot(url):
+                return await fetch_page(self.client, url, self.settings.fetch)
+        return lambda url: asyncio.run_coroutine_threadsafe(fetch(url), loop).result()
 
     async def _db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
