@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.analyze.codebook import builtin_names, codebook_for, load_builtin
-from monitor.analyze.framing import compile_codebook, score_text
+from monitor.analyze.framing import compile_codebook, score_article, score_text
+from monitor.analyze.text import tokenize
 from monitor.config import FrameDef, Frames
 from monitor.errors import ConfigError, InputError
 
@@ -113,3 +114,37 @@ def test_a_passing_mention_is_not_a_frame(social_credit):
     assert scores["punishment"].present
     assert scores["technology"].score > 0 and not scores["technology"].present
     assert sum(s.present for s in scores.values()) <= 3
+
+
+CACHED_CASES = [
+    ("Mass surveillance grows", "Cameras track citizens. Facial recognition is everywhere.", "en"),
+    ("Not a surveillance state", "Officials say it is not mass surveillance, but a credit score.", "en"),
+    ("Critics call it 'Orwellian'", "The “dystopian” label sticks; however, courts enforce the law.", "en"),
+    ("Система социального кредита", "Это не слежка, но система рейтинга граждан. «Антиутопия» — пишут СМИ.", "ru"),
+    ("社会信用体系建设", "失信被执行人受到联合惩戒，并非监控。「黑名单」制度不断完善。", "zh"),
+    ("", "Blacklists and court orders restrict travel of debtors.", "en"),
+    ("信用中国", "失信被执行人受到联合惩戒。黑名单制度不断完善。", "zh"),
+]
+
+
+@pytest.mark.parametrize("title, body, language", CACHED_CASES)
+def test_cached_tokens_score_exactly_as_fresh_tokenizing(social_credit, title, body, language):
+    """The relevance job's cached tokens (title's, then body's) give the very scores and
+    evidence of tokenizing afresh, with quotes, negations and worded clause breaks too."""
+    tokens = tokenize(title, language) + tokenize(body, language)
+    fresh = score_article(title, body, language, social_credit)
+    assert score_article(title, body, language, social_credit, tokens=tokens) == fresh
+    assert any(s.score > 0 for s in fresh)
+
+
+def test_a_plain_body_is_not_tokenized_again(social_credit):
+    """Proof that the given tokens are used: doctored tokens change a plain body's score,
+    but not a body with a negation (annotated afresh, where tokens alone cannot tell)."""
+    doctored = tokenize("Report", "en") + tokenize("mass surveillance", "en")
+    plain = score_article("Report", "A quiet day.", "en", social_credit, tokens=doctored)
+    assert {s.frame: s.score for s in plain}["surveillance"] > 0
+    negated = score_article("Report", "It is not a quiet day.", "en", social_credit, tokens=doctored)
+    assert {s.frame: s.score for s in negated}["surveillance"] == 0
+    # Tokens that do not start with the title's are not this article's: tokenized afresh.
+    other = score_article("Report", "A quiet day.", "en", social_credit, tokens=["elsewhere", *doctored])
+    assert {s.frame: s.score for s in other}["surveillance"] == 0

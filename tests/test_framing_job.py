@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from monitor.analyze.codebook import codebook_for
 from monitor.analyze.jobs.framing import run
+from monitor.analyze.jobs.relevance import run as relevance_job
 from monitor.analyze.shifts import detect_shifts
 from monitor.cli import main
 from monitor.config import parse_settings
@@ -77,6 +78,29 @@ def test_shifts_from_day_counts_equal_those_from_every_score(db_url):
         shift = by_key[key(row)]
         assert row["n"] == shift.n and row["effect"] == pytest.approx(shift.effect)
         assert row["p_value"] == pytest.approx(shift.p_value) and row["evidence"] == list(shift.evidence)
+
+
+def test_scores_from_the_relevance_jobs_tokens_equal_fresh_ones(db_url):
+    """After the relevance job cached tokens, framing reuses them; the scores must be those
+    of tokenizing afresh (checked by scoring again with the cache emptied)."""
+    engine = open_engine(db_url)
+    rows = _articles(n_months=4)
+    rows += [{**rows[i], "id": f"zh{i}", "language": "zh", "title": "社会信用体系",
+              "summary": "失信被执行人受到联合惩戒，黑名单制度不断完善。" if i % 2 else "这并非监控，而是「信用」。"}
+             for i in range(6)]
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), [{**r, "relevant": None} for r in rows])
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    assert relevance_job(engine, settings)["tokenized"] == len(rows)
+    assert run(engine, settings)["scored"] == len(rows) - 1   # the duplicate is not scored
+    query = sa.select(frame_scores).order_by(frame_scores.c.article_id, frame_scores.c.frame)
+    with engine.begin() as conn:
+        cached = [tuple(r) for r in conn.execute(query)]
+        conn.execute(articles.update().values(tokens=None, tokens_version=None))
+    assert run(engine, settings, full=True)["scored"] == len(rows) - 1
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == cached
+    assert any(r[3] for r in cached if r[0].startswith("zh"))   # Chinese frames found too
 
 
 def _labelled(path, n: int = 40) -> None:

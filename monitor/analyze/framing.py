@@ -41,6 +41,7 @@ _NEGATION = re.compile(
 _QUOTE = re.compile(r"«([^»]*)»|“([^”]*)”|„([^“”]*)[“”]|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』"
                     r"|‘([^’]*)’|(?<!\w)'([^']*)'(?!\w)")
 _CLAUSE = re.compile(r"[.!?;:。！？；：\n]+|,\s*(?:but|however|но|однако)\b|，")
+_WORDED_BREAK = re.compile(r",\s*(?:but|however|но|однако)\b")   # the one break that drops words
 NEGATION_SCOPE = 4            # tokens after a cue that it negates
 SCARE_QUOTE_TOKENS = 4        # quotes this short are scare quotes; longer ones are reported speech
 REFERENCE_LENGTH = 60         # tokens; at or below this length no length penalty applies
@@ -112,9 +113,14 @@ def term_weight(stems: tuple[str, ...], text: str) -> float:
     return SINGLE_WORD_WEIGHT
 
 
+def codebook_zh_terms(codebook: Codebook) -> list[str]:
+    """The codebook's Chinese terms, which jieba must keep whole."""
+    return [t for f in codebook.frames for t in f.terms.get("zh", ())]
+
+
 def compile_codebook(codebook: Codebook) -> list[CompiledFrame]:
     """Stem every term once; Chinese terms are taught to jieba so they stay whole."""
-    add_zh_words(t for f in codebook.frames for t in f.terms.get("zh", ()))
+    add_zh_words(codebook_zh_terms(codebook))
     compiled = []
     for frame in codebook.frames:
         terms = {}
@@ -163,6 +169,23 @@ def annotate(text: str, language: str, *, weight: float = 1.0) -> AnnotatedToken
                 tokens.append(token)
                 factor.append(weight * (SCARE_QUOTE_WEIGHT if scare else 1.0))
     return AnnotatedTokens(tokens, negated, factor)
+
+
+def _plain(text: str) -> bool:
+    """No quote, no negation cue and no worded clause break (", but"): then annotate() finds
+    only clauses split at punctuation, which never falls inside a token, so its tokens are
+    tokenize(text)'s, none negated, all of one factor."""
+    return (_QUOTE.search(text) is None and _NEGATION.search(text) is None
+            and _WORDED_BREAK.search(text) is None)
+
+
+def annotate_tokenized(text: str, language: str, tokens: Sequence[str], *,
+                       weight: float = 1.0) -> AnnotatedTokens:
+    """annotate(text, ...) given tokenize(text, language) already (the relevance job caches
+    it): used as is when the text is plain, else the text is annotated afresh."""
+    if not _plain(text):
+        return annotate(text, language, weight=weight)
+    return AnnotatedTokens(list(tokens), set(), [weight] * len(tokens))
 
 
 def negated_tokens(text: str, language: str) -> tuple[list[str], set[int]]:
@@ -234,9 +257,22 @@ def score_parts(parts: Sequence[AnnotatedTokens], frames: list[CompiledFrame], l
 
 
 def score_article(title: str, body: str, language: str, frames: list[CompiledFrame], *,
-                  article_id: str = "", min_score: float = 0.2) -> list[FrameScore]:
-    """Score an article's title (matches count TITLE_WEIGHT times) and body."""
-    parts = [annotate(title or "", language, weight=TITLE_WEIGHT), annotate(body or "", language)]
+                  article_id: str = "", min_score: float = 0.2,
+                  tokens: Sequence[str] | None = None) -> list[FrameScore]:
+    """Score an article's title (matches count TITLE_WEIGHT times) and body.
+
+    `tokens`, when given, are tokenize(title) + tokenize(body) (the relevance job's cache):
+    the body is then not tokenized again unless it holds quotes or negations."""
+    title, body = title or "", body or ""
+    if tokens is None:
+        parts = [annotate(title, language, weight=TITLE_WEIGHT), annotate(body, language)]
+    else:
+        head = annotate(title, language, weight=TITLE_WEIGHT)
+        title_tokens = head.tokens if _plain(title) else tokenize(title, language)
+        if list(tokens[:len(title_tokens)]) == title_tokens:
+            parts = [head, annotate_tokenized(body, language, tokens[len(title_tokens):])]
+        else:   # not this text's tokens after all
+            parts = [head, annotate(body, language)]
     return score_parts(parts, frames, language, article_id=article_id, min_score=min_score)
 
 

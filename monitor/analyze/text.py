@@ -15,6 +15,8 @@ whenever a change here would alter the tokens of existing text.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -110,6 +112,17 @@ def zh_dictionary() -> frozenset[str]:
     """The words added with add_zh_words so far (their set affects Chinese tokens)."""
     with _zh_lock:
         return frozenset(_zh_words)
+
+
+def zh_dictionary_fingerprint() -> str:
+    """Identifies the current jieba word set: tokens cached under another one may differ."""
+    words = json.dumps(sorted(zh_dictionary()), ensure_ascii=False)
+    return hashlib.sha256(words.encode()).hexdigest()[:16]
+
+
+def has_cjk(text: str) -> bool:
+    """Whether jieba (and so its dictionary) takes part in tokenizing `text`."""
+    return _CJK_RUN.search(text) is not None
 
 
 def _stemmer(language: str) -> Any | None:

@@ -19,9 +19,13 @@ def _scorable():
 
 
 def articles_to_score(conn: Connection, *, full: bool = False) -> list[sa.Row]:
-    """Relevant, non-duplicate articles; only those without frame scores unless `full`."""
+    """Relevant, non-duplicate articles; only those without frame scores unless `full`.
+
+    With their cached tokens as JSON text (tokens_json, tokens_version): decoded only where
+    used, and cheaper to hand to worker processes than lists of strings."""
     query = sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.fulltext,
-                      articles.c.language).where(_scorable())
+                      articles.c.language, sa.cast(articles.c.tokens, sa.Text).label("tokens_json"),
+                      articles.c.tokens_version).where(_scorable())
     if not full:
         scored = sa.select(frame_scores.c.article_id).distinct()
         query = query.where(articles.c.id.not_in(scored))

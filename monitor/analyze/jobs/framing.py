@@ -7,6 +7,7 @@ decide presence, while the matched terms stay as evidence.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,12 +19,16 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.analyze.codebook import Codebook, codebook_for
 from monitor.analyze.frame_model import FrameClassifier
 from monitor.analyze.framing import CompiledFrame, compile_codebook, score_article
+from monitor.analyze.jobs.relevance import STATE_KEY as RELEVANCE_STATE
+from monitor.analyze.relevance import TopicRules
 from monitor.analyze.series import period_bounds, with_periods
 from monitor.analyze.shifts import detect_shifts_in_counts, early_evidence
+from monitor.analyze.text import TOKENIZER_VERSION, has_cjk, zh_dictionary_fingerprint
 from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.models import FrameScore
 from monitor.store import framing as store
+from monitor.store.analysis import get_state
 from monitor.store.frame_counts import day_counts, refresh_frame_counts
 
 BATCH = 500
@@ -53,8 +58,20 @@ def _with_model(scores: list[FrameScore], model: FrameClassifier, probs, languag
     return out
 
 
+def cached_tokens(row, cached_zh: bool) -> list[str] | None:
+    """The relevance job's tokens of title + body, when they are what framing would compute:
+    same tokenizer, the body is the summary (with a full text, relevance tokenized summary
+    and full text, framing reads the full text only), and for Chinese text the same jieba
+    dictionary (`cached_zh`)."""
+    if not row.tokens_json or row.tokens_version != TOKENIZER_VERSION or row.fulltext:
+        return None
+    if not cached_zh and has_cjk(f"{row.title}\n{row.summary}"):
+        return None
+    return json.loads(row.tokens_json)
+
+
 def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifier | None,
-               compiled: list[CompiledFrame] | None = None) -> list[FrameScore]:
+               compiled: list[CompiledFrame] | None = None, cached_zh: bool = False) -> list[FrameScore]:
     """Frame scores of these articles (`compiled`: the codebook compiled once by the caller)."""
     compiled = compiled if compiled is not None else compile_codebook(codebook)
     texts = [article_text(r) for r in rows]
@@ -62,7 +79,8 @@ def score_rows(rows, codebook: Codebook, min_score: float, model: FrameClassifie
     scores: list[FrameScore] = []
     for i, (row, text) in enumerate(zip(rows, texts)):
         found = score_article(row.title or "", article_body(row), row.language, compiled,
-                              article_id=row.id, min_score=min_score)
+                              article_id=row.id, min_score=min_score,
+                              tokens=cached_tokens(row, cached_zh))
         scores += _with_model(found, model, probs[i], row.language) if model else found
     return scores
 
@@ -80,6 +98,8 @@ class _Row:
     summary: str | None
     fulltext: str | None
     language: str
+    tokens_json: str | None = None
+    tokens_version: int | None = None
 
 
 _worker_args: tuple | None = None
@@ -140,9 +160,16 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         rows = store.articles_to_score(conn, full=full)
     model = FrameClassifier.from_bytes(blob) if blob else None
     scored = 0
+    # Compiling the topic teaches jieba its words, as in the relevance job: with the same
+    # dictionary, that job's cached Chinese tokens are valid here (see cached_tokens).
+    TopicRules(settings.topic, settings.source or "feeds.yaml")
     compiled = compile_codebook(codebook)
-    batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language) for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
-    for batch, scores in _scored_batches(batches, (codebook, settings.frames.min_score, model, compiled)):
+    relevance_state = get_state(engine, RELEVANCE_STATE) or {}
+    cached_zh = relevance_state.get("zh") == zh_dictionary_fingerprint()
+    batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language, r.tokens_json, r.tokens_version)
+                for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
+    args = (codebook, settings.frames.min_score, model, compiled, cached_zh)
+    for batch, scores in _scored_batches(batches, args):
         with engine.begin() as conn:
             store.save_frame_scores(conn, scores)
         scored += len(batch)

@@ -19,11 +19,15 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from monitor.analyze.codebook import codebook_for
+from monitor.analyze.framing import codebook_zh_terms
 from monitor.analyze.relevance import (
     Example, RelevanceModel, TopicRules, combine, cross_validated_probabilities,
     evaluate, example_from_row, load_labels, per_language_scores, train, with_tokens,
 )
-from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize, zh_dictionary
+from monitor.analyze.text import (
+    TOKENIZER_VERSION, add_zh_words, tokenize, zh_dictionary, zh_dictionary_fingerprint,
+)
 from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.errors import InputError
@@ -136,11 +140,13 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     Cached tokens are reused (also by `full`) unless the tokenizer or the jieba dictionary
     changed; only new tokens are written back."""
     rules = TopicRules(settings.topic, settings.source or "feeds.yaml")
+    # One jieba dictionary for every job, so the framing job can reuse the tokens cached here.
+    add_zh_words(codebook_zh_terms(codebook_for(settings.frames)))
     _train_on_seed_labels(engine, settings)
     stored = load_model(engine, MODEL_NAME)
     model = RelevanceModel.from_blob(stored.blob) if stored else None
     state = {"topic": _fingerprint(settings.topic.model_dump()), "tokenizer": TOKENIZER_VERSION,
-             "zh": _fingerprint(sorted(zh_dictionary())),
+             "zh": zh_dictionary_fingerprint(),
              "model": str(stored.trained_at) if model and stored else None}
     previous = get_state(engine, STATE_KEY) or {}
     retokenize = previous.get("zh") not in (None, state["zh"])
