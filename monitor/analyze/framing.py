@@ -41,7 +41,10 @@ _NEGATION = re.compile(
 _QUOTE = re.compile(r"«([^»]*)»|“([^”]*)”|„([^“”]*)[“”]|\"([^\"]*)\"|「([^」]*)」|『([^』]*)』"
                     r"|‘([^’]*)’|(?<!\w)'([^']*)'(?!\w)")
 _CLAUSE = re.compile(r"[.!?;:。！？；：\n]+|,\s*(?:but|however|но|однако)\b|，")
-_WORDED_BREAK = re.compile(r",\s*(?:but|however|но|однако)\b")   # the one break that drops words
+# Whatever makes annotate() more than tokenize(): a quote, a negation cue, or the one
+# clause break that drops words. Case-insensitive throughout: stricter than needed is safe.
+_NOT_PLAIN = re.compile("|".join(f"(?:{p.pattern})" for p in (_QUOTE, _NEGATION))
+                        + r"|,\s*(?:but|however|но|однако)\b", re.IGNORECASE)
 NEGATION_SCOPE = 4            # tokens after a cue that it negates
 SCARE_QUOTE_TOKENS = 4        # quotes this short are scare quotes; longer ones are reported speech
 REFERENCE_LENGTH = 60         # tokens; at or below this length no length penalty applies
@@ -68,6 +71,7 @@ class CompiledFrame:
     # language -> first stem -> indexes of the terms starting with it: an article is only
     # checked for the few terms whose first word it contains
     by_first: dict[str, dict[str, list[int]]] = field(default_factory=dict, compare=False)
+    first_stems: set[str] = field(default_factory=set, compare=False)   # of every language
 
     def __post_init__(self) -> None:
         for language, terms in self.terms.items():
@@ -76,6 +80,7 @@ class CompiledFrame:
                 if term.stems:
                     index.setdefault(term.stems[0], []).append(i)
             self.by_first[language] = index
+            self.first_stems.update(index)
 
 
 @dataclass(frozen=True)
@@ -175,8 +180,7 @@ def _plain(text: str) -> bool:
     """No quote, no negation cue and no worded clause break (", but"): then annotate() finds
     only clauses split at punctuation, which never falls inside a token, so its tokens are
     tokenize(text)'s, none negated, all of one factor."""
-    return (_QUOTE.search(text) is None and _NEGATION.search(text) is None
-            and _WORDED_BREAK.search(text) is None)
+    return _NOT_PLAIN.search(text) is None
 
 
 def annotate_tokenized(text: str, language: str, tokens: Sequence[str], *,
@@ -199,16 +203,20 @@ def _decayed(values: list[float]) -> float:
     return sum(v * REPEAT_DECAY ** i for i, v in enumerate(sorted(values, reverse=True)))
 
 
-def frame_weight(parts: Sequence[AnnotatedTokens], frame: CompiledFrame,
-                 language: str) -> tuple[float, list[str]]:
+def frame_weight(parts: Sequence[AnnotatedTokens], frame: CompiledFrame, language: str,
+                 present: set[str] | None = None) -> tuple[float, list[str]]:
     """Summed weight of a frame's matches over the parts (title, body) and its evidence.
 
     Terms of every language are tried (a Chinese quote in an English article still counts),
-    the article's own language first.
+    the article's own language first. `present`: the parts' distinct tokens, when the
+    caller has them (one set for all frames).
     """
     weight, evidence = 0.0, []
     seen: set[tuple[str, ...]] = set()
-    present = set().union(*(part.positions for part in parts))
+    if present is None:
+        present = set().union(*(part.positions for part in parts))
+    if present.isdisjoint(frame.first_stems):   # most frames: no term can match
+        return weight, evidence
     for lang in sorted(frame.terms, key=lambda lang: lang != language):
         # Only terms whose first stem occurs can match; skipping the others (in order) changes
         # nothing, since a repeat of a term that cannot match cannot match either.
@@ -247,8 +255,9 @@ def score_parts(parts: Sequence[AnnotatedTokens], frames: list[CompiledFrame], l
     length = sum(len(p.tokens) for p in parts)
     length_factor = math.sqrt(max(1.0, length / REFERENCE_LENGTH))
     weights, evidence = {}, {}
+    present = set().union(*(part.positions for part in parts))
     for frame in frames:
-        weights[frame.id], evidence[frame.id] = frame_weight(parts, frame, language)
+        weights[frame.id], evidence[frame.id] = frame_weight(parts, frame, language, present)
     scores = {f: 1.0 - math.exp(-w / length_factor) for f, w in weights.items()}
     present = main_frames(weights, scores, min_score)
     return [FrameScore(article_id=article_id, frame=f.id, score=round(scores[f.id], 4),
