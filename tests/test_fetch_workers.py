@@ -23,7 +23,8 @@ FEEDS = 300
 def write_config(tmp_path, server: Server) -> str:
     lines = ["topic:", "  name: t", "  languages: [en]", "feeds:"]
     lines += [f'  - {{name: f{i}, url: "{server.url(f"/f{i}")}", language: en}}' for i in range(FEEDS)]
-    lines += ["fetch: {connect_timeout: 1, read_timeout: 1, total_timeout: 1.5, retries: 0, "
+    # Generous timeouts: the test is about leases, and a loaded CI machine must not time a feed out.
+    lines += ["fetch: {connect_timeout: 3, read_timeout: 3, total_timeout: 6, retries: 0, "
               "host_delay: 0, per_host: 8, concurrency: 8}"]
     path = tmp_path / "feeds.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
