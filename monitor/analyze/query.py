@@ -23,34 +23,43 @@ class QuerySyntaxError(ValueError):
 
 
 class TokenIndex:
-    """A token list with a position index, so many terms can be looked up cheaply."""
+    """A token list indexed for looking up many terms: a set answers the usual miss, and a
+    token's positions are found (once) only when some term needs them."""
 
     def __init__(self, tokens: Sequence[str]):
         self.tokens = list(tokens)
-        self.positions: dict[str, list[int]] = {}
-        for i, token in enumerate(self.tokens):
-            self.positions.setdefault(token, []).append(i)
+        self.distinct = frozenset(self.tokens)
+        self._positions: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None   # distinct tokens in order, for prefix lookups
+
+    def positions(self, token: str) -> list[int]:
+        """Where `token` occurs, in order."""
+        if token not in self.distinct:
+            return []
+        found = self._positions.get(token)
+        if found is None:
+            found = self._positions[token] = [i for i, t in enumerate(self.tokens) if t == token]
+        return found
 
     def starts(self, token: str, prefix: bool = False) -> list[int]:
         """Positions of `token` (of every token starting with it when `prefix`), so a
         wildcard term only checks where its first part can match."""
         if not prefix:
-            return self.positions.get(token, [])
+            return self.positions(token)
         if self._sorted is None:
-            self._sorted = sorted(self.positions)
+            self._sorted = sorted(self.distinct)
         out: list[int] = []
         for k in range(bisect.bisect_left(self._sorted, token), len(self._sorted)):
             if not self._sorted[k].startswith(token):
                 break
-            out += self.positions[self._sorted[k]]
+            out += self.positions(self._sorted[k])
         return out
 
     def count(self, phrase: Sequence[str]) -> int:
         """How many times `phrase` (a token tuple) occurs."""
-        if not phrase:
+        if not phrase or phrase[0] not in self.distinct:
             return 0
-        starts = self.positions.get(phrase[0], [])
+        starts = self.positions(phrase[0])
         if len(phrase) == 1:
             return len(starts)
         n = len(phrase)
@@ -67,7 +76,7 @@ class Term:
 
     def matches(self, index: TokenIndex) -> bool:
         if not any(self.wild):
-            return index.count(self.tokens) > 0
+            return bool(self.tokens) and self.tokens[0] in index.distinct and index.count(self.tokens) > 0
         return any(self._matches_at(index.tokens, i) for i in index.starts(self.tokens[0], self.wild[0]))
 
     def _matches_at(self, tokens: Sequence[str], start: int) -> bool:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.models import FrameScore, Shift
+from monitor.store.analysis import execute_plain
 from monitor.store.db import upsert
 from monitor.store.schema import annotations, articles, frame_scores, models, shifts
 
@@ -50,9 +51,9 @@ def clear_unscorable(conn: Connection) -> int:
 _SCORE_COLUMNS = ("article_id", "frame", "score", "present", "source", "evidence")
 
 
-def _upsert_scores_sql(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
-    """The dialect's upsert of frame scores as driver SQL, and its positional parameter order
-    (None when it takes named parameters)."""
+def save_frame_scores(conn: Connection, scores: Iterable[FrameScore]) -> int:
+    """Insert or replace scores: a full run writes one row per article and frame (770,000 at
+    100,000 articles), as plain driver values (see execute_plain)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -60,22 +61,10 @@ def _upsert_scores_sql(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
     stmt = insert(frame_scores)
     stmt = stmt.on_conflict_do_update(index_elements=["article_id", "frame"],
                                       set_={c: stmt.excluded[c] for c in _SCORE_COLUMNS[2:]})
-    compiled = stmt.compile(dialect=conn.dialect)
-    return compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None
-
-
-def save_frame_scores(conn: Connection, scores: Iterable[FrameScore]) -> int:
-    """Insert or replace scores. A full run writes a row per article and frame (770,000 at
-    100,000 articles), so rows go to the driver as plain values (evidence as JSON text, as
-    SQLAlchemy's JSON type writes it) through one statement compiled per call: SQLAlchemy's
-    per-row parameter processing cost about a third of the insert."""
-    sql, order = _upsert_scores_sql(conn)
     rows = [{"article_id": s.article_id, "frame": s.frame, "score": float(s.score),
              "present": bool(s.present), "source": s.source, "evidence": json.dumps(list(s.evidence))}
             for s in scores]
-    params = [tuple(row[c] for c in order) for row in rows] if order else rows
-    for start in range(0, len(params), 5000):
-        conn.exec_driver_sql(sql, params[start:start + 5000])
+    execute_plain(conn, stmt, rows)
     return len(rows)
 
 
