@@ -147,6 +147,11 @@ def _batch_model() -> "_BatchModel":
     return _BatchModel(_identifier())
 
 
+def load_model() -> None:
+    """Load the detector now (~0.1 s), e.g. before forking workers, which then share it."""
+    _batch_model()
+
+
 class _BatchModel:
     """py3langid's model (byte automaton + naive Bayes table) applied to many texts at once."""
 
