@@ -161,7 +161,9 @@ class _BatchModel:
         self.nextmove = np.frombuffer(moves, dtype=f"u{moves.itemsize}")
         self.rowbase = np.asarray(identifier.tk_row, dtype=np.int64) << 8
         self.output = np.asarray(identifier.tk_output, dtype=np.int64)
-        self.table = identifier.nb_ptc
+        # float32 once (+57 MB, shared by forked workers): py3langid's float32 @ float16
+        # product casts the rows it gathers on every call; the values and sums are the same.
+        self.table = np.asarray(identifier.nb_ptc, dtype=np.float32)
         self.prior = identifier.nb_pc
         self.classes = list(identifier.nb_classes)
         self.column: dict[str, int] = {}
