@@ -16,7 +16,8 @@ from monitor.cli import main
 from monitor.config import parse_settings
 from monitor.store import open_engine
 from monitor.store.framing import frame_observations, list_shifts, story_frame_mix
-from monitor.store.schema import articles, frame_scores
+from monitor.store.frame_counts import refresh_frame_counts
+from monitor.store.schema import articles, frame_day_counts, frame_scores, scored_day_counts
 
 SURVEILLANCE = "Cameras and facial recognition feed a mass surveillance state that tracks citizens."
 LAW = "A new regulation and court enforcement rules set the legal framework for companies."
@@ -101,6 +102,37 @@ def test_scores_from_the_relevance_jobs_tokens_equal_fresh_ones(db_url):
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == cached
     assert any(r[3] for r in cached if r[0].startswith("zh"))   # Chinese frames found too
+
+
+def test_incremental_run_rebuilds_only_changed_days_to_the_full_counts(db_url):
+    """New articles and an article turned duplicate change a few days' counts; rebuilding
+    only those days must leave both tables exactly as a full rebuild does."""
+    engine = open_engine(db_url)
+    rows = _articles()
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), rows)
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    run(engine, settings)
+    late = [{**r, "id": f"new{i}", "published_at": r["published_at"].replace(year=2020)}
+            for i, r in enumerate(rows[:5])]
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), late)
+        conn.execute(articles.update().where(articles.c.id == "a031").values(duplicate_of="a030"))
+    result = run(engine, settings)
+    assert result["scored"] == 5 and result["removed"] == len(frame_ids(settings))
+    tables = (frame_day_counts, scored_day_counts)
+    with engine.begin() as conn:
+        incremental = [sorted(map(tuple, conn.execute(sa.select(t)))) for t in tables]
+        refresh_frame_counts(conn)
+        rebuilt = [sorted(map(tuple, conn.execute(sa.select(t)))) for t in tables]
+    assert incremental == rebuilt
+    assert any(r[0].startswith("2020-") for r in incremental[1])
+    day_of_duplicate = rows[31]["published_at"].date().isoformat()
+    assert sum(r[4] for r in incremental[1] if r[0] == day_of_duplicate) == 0
+
+
+def frame_ids(settings) -> list[str]:
+    return codebook_for(settings.frames).ids
 
 
 def _labelled(path, n: int = 40) -> None:

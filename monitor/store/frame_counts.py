@@ -10,8 +10,8 @@ database not yet analysed since these tables existed, is answered by the join it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, time
+from collections.abc import Collection, Sequence
+from datetime import datetime, time, timedelta, timezone
 
 import pandas as pd
 import sqlalchemy as sa
@@ -34,22 +34,50 @@ def _counted():
     return sa.and_(articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
 
 
-def refresh_frame_counts(conn: Connection) -> int:
-    """Rebuild both tables from the frame scores in one pass each; return the rows written."""
-    conn.execute(frame_day_counts.delete())
-    conn.execute(scored_day_counts.delete())
+def _on_days(conn: Connection, days: Collection[str]) -> list:
+    """Articles published on these UTC days (the range lets the database use its index)."""
+    first, last = min(days), max(days)
+    start = datetime.fromisoformat(first).replace(tzinfo=timezone.utc)
+    end = datetime.fromisoformat(last).replace(tzinfo=timezone.utc) + timedelta(days=1)
+    return [articles.c.published_at >= start, articles.c.published_at < end,
+            utc_day(conn, articles.c.published_at).in_(sorted(days))]
+
+
+def is_built(conn: Connection) -> bool:
+    """Whether the tables were filled since frames were last scored (see can_answer)."""
+    return conn.execute(sa.select(scored_day_counts.c.day).limit(1)).first() is not None
+
+
+def refresh_frame_counts(conn: Connection, days: Collection[str] | None = None) -> int:
+    """Rebuild both tables from the frame scores in one pass each; return the rows written.
+
+    `days` (UTC, YYYY-MM-DD): rebuild only these, the days whose frame scores changed. An
+    article's day and facets never change after ingest, so the other days' rows stand."""
+    if days is not None and not days:
+        return _rows(conn)
     day = utc_day(conn, articles.c.published_at)
+    on_days = _on_days(conn, days) if days is not None else []
+    if days is None:
+        conn.execute(frame_day_counts.delete())
+        conn.execute(scored_day_counts.delete())
+    else:
+        for table in (frame_day_counts, scored_day_counts):
+            conn.execute(table.delete().where(table.c.day.in_(sorted(days))))
     keys = [day, articles.c.group_name, articles.c.language, articles.c.outlet]
     carried = (sa.select(*keys, frame_scores.c.frame, sa.func.count())
                .select_from(frame_scores.join(articles, articles.c.id == frame_scores.c.article_id))
-               .where(_counted(), frame_scores.c.present.is_(True))
+               .where(_counted(), frame_scores.c.present.is_(True), *on_days)
                .group_by(*keys, frame_scores.c.frame))
     conn.execute(frame_day_counts.insert().from_select(
         ["day", *FACETS, "frame", "articles"], carried))
     scored = (sa.select(*keys, sa.func.count())
-              .where(_counted(), sa.exists().where(frame_scores.c.article_id == articles.c.id))
+              .where(_counted(), sa.exists().where(frame_scores.c.article_id == articles.c.id), *on_days)
               .group_by(*keys))
     conn.execute(scored_day_counts.insert().from_select(["day", *FACETS, "articles"], scored))
+    return _rows(conn)
+
+
+def _rows(conn: Connection) -> int:
     return sum(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                for table in (frame_day_counts, scored_day_counts))
 
@@ -83,7 +111,7 @@ def can_answer(conn: Connection, start: datetime, end: datetime) -> bool:
     nothing scored, where the join is instant anyway)."""
     if not (_midnight(start) and _midnight(end)):
         return False
-    return conn.execute(sa.select(scored_day_counts.c.day).limit(1)).first() is not None
+    return is_built(conn)
 
 
 def _where(table: sa.Table, start: datetime, end: datetime, facets: dict[str, tuple[str, ...]]) -> list:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from monitor.models import FrameScore, Shift
 from monitor.store.analysis import execute_plain
 from monitor.store.db import upsert
+from monitor.store.frame_counts import utc_day
 from monitor.store.schema import annotations, articles, frame_scores, models, shifts
 
 
@@ -27,7 +28,7 @@ def articles_to_score(conn: Connection, *, full: bool = False) -> list[sa.Row]:
     used, and cheaper to hand to worker processes than lists of strings."""
     query = sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.fulltext,
                       articles.c.language, sa.cast(articles.c.tokens, sa.Text).label("tokens_json"),
-                      articles.c.tokens_version).where(_scorable())
+                      articles.c.tokens_version, articles.c.published_at).where(_scorable())
     if not full:
         scored = sa.select(frame_scores.c.article_id).distinct()
         query = query.where(articles.c.id.not_in(scored))
@@ -40,6 +41,14 @@ def clear_frame_scores(conn: Connection, article_ids: Sequence[str] | None = Non
     if article_ids is not None:
         stmt = stmt.where(frame_scores.c.article_id.in_(list(article_ids)))
     conn.execute(stmt)
+
+
+def unscorable_days(conn: Connection) -> set[str]:
+    """The UTC days of the articles clear_unscorable would clear (their counts change)."""
+    day = utc_day(conn, articles.c.published_at)
+    query = (sa.select(day).distinct()
+             .where(sa.not_(_scorable()), sa.exists().where(frame_scores.c.article_id == articles.c.id)))
+    return set(conn.execute(query).scalars())
 
 
 def clear_unscorable(conn: Connection) -> int:

@@ -29,7 +29,7 @@ from monitor.config import Settings
 from monitor.models import FrameScore
 from monitor.store import framing as store
 from monitor.store.analysis import get_state
-from monitor.store.frame_counts import day_counts, refresh_frame_counts
+from monitor.store.frame_counts import day_counts, is_built, refresh_frame_counts
 
 BATCH = 500
 
@@ -154,6 +154,8 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     codebook = codebook_for(settings.frames)
     with engine.begin() as conn:
         blob = store.load_model(conn, model_name(codebook))
+        # Only the days whose scores change need their counts rebuilt (all, when never built).
+        changed_days = None if full or not is_built(conn) else store.unscorable_days(conn)
         removed = store.clear_unscorable(conn)
         if full:
             store.clear_frame_scores(conn)
@@ -173,8 +175,10 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         with engine.begin() as conn:
             store.save_frame_scores(conn, scores)
         scored += len(batch)
+    if changed_days is not None:
+        changed_days |= {r.published_at.date().isoformat() for r in rows}
     with engine.begin() as conn:
-        refresh_frame_counts(conn)   # the dashboard's per-day aggregate, and the shifts' input
+        refresh_frame_counts(conn, changed_days)   # the dashboard's per-day aggregate, and the shifts' input
         evidence = _StoredEvidence(conn, codebook.ids, settings.frames.period)
         found = detect_shifts_in_counts(day_counts(conn, codebook.ids), evidence,
                                         period=settings.frames.period)
