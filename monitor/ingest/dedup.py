@@ -77,9 +77,11 @@ def shingle_hashes(text: str, language: str) -> np.ndarray:
     if len(tokens) < SHINGLE:
         return np.empty(0, dtype=np.uint64)
     count = len(tokens) - SHINGLE + 1
-    with np.errstate(over="ignore"):   # wrap-around multiplication is the point
-        mixed = sum(tokens[i:i + count] * _MIX[i] for i in range(SHINGLE))
-        mixed ^= mixed >> np.uint64(29)
+    # Integer arrays wrap around silently (the point here), so no np.errstate is needed.
+    mixed = tokens[:count] * _MIX[0]
+    for i in range(1, SHINGLE):
+        mixed += tokens[i:i + count] * _MIX[i]
+    mixed ^= mixed >> np.uint64(29)
     return np.unique(mixed)
 
 
@@ -88,8 +90,9 @@ def signature(text: str, language: str) -> np.ndarray | None:
     hashes = shingle_hashes(text, language)
     if len(hashes) < MIN_SHINGLES:
         return None
-    with np.errstate(over="ignore"):
-        permuted = (hashes[:, None] * _A + _B) >> np.uint64(32)
+    permuted = hashes[:, None] * _A
+    permuted += _B
+    permuted >>= np.uint64(32)
     return permuted.min(axis=0).astype(np.uint32)
 
 
