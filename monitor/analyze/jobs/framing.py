@@ -149,6 +149,35 @@ class _StoredEvidence:
         return early_evidence(self.loaded[key], periods, frame, rising)
 
 
+def _cached_zh(engine: Engine, settings: Settings) -> bool:
+    """Whether the relevance job's cached Chinese tokens were made with this process's jieba
+    dictionary (call after compile_codebook). Compiling the topic teaches jieba its words,
+    as that job does."""
+    TopicRules(settings.topic, settings.source or "feeds.yaml")
+    state = get_state(engine, RELEVANCE_STATE) or {}
+    return state.get("zh") == zh_dictionary_fingerprint()
+
+
+def _score(engine: Engine, rows: list, args: tuple) -> int:
+    """Score the rows batch by batch, saving each batch's scores; return how many."""
+    batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language, r.tokens_json, r.tokens_version)
+                for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
+    scored = 0
+    for batch, scores in _scored_batches(batches, args):
+        with engine.begin() as conn:
+            store.save_frame_scores(conn, scores)
+        scored += len(batch)
+    return scored
+
+
+def _shifts(conn: Connection, codebook: Codebook, period: str, changed_days: set[str] | None) -> int:
+    """Bring the per-day counts up to date, then test them for shifts; return how many."""
+    refresh_frame_counts(conn, changed_days)   # the dashboard's per-day aggregate, and the shifts' input
+    evidence = _StoredEvidence(conn, codebook.ids, period)
+    found = detect_shifts_in_counts(day_counts(conn, codebook.ids), evidence, period=period)
+    return store.replace_shifts(conn, found)
+
+
 def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     """Score what is new (everything when `full`), then replace the shifts table."""
     codebook = codebook_for(settings.frames)
@@ -161,27 +190,12 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
             store.clear_frame_scores(conn)
         rows = store.articles_to_score(conn, full=full)
     model = FrameClassifier.from_bytes(blob) if blob else None
-    scored = 0
-    # Compiling the topic teaches jieba its words, as in the relevance job: with the same
-    # dictionary, that job's cached Chinese tokens are valid here (see cached_tokens).
-    TopicRules(settings.topic, settings.source or "feeds.yaml")
     compiled = compile_codebook(codebook)
-    relevance_state = get_state(engine, RELEVANCE_STATE) or {}
-    cached_zh = relevance_state.get("zh") == zh_dictionary_fingerprint()
-    batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language, r.tokens_json, r.tokens_version)
-                for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
-    args = (codebook, settings.frames.min_score, model, compiled, cached_zh)
-    for batch, scores in _scored_batches(batches, args):
-        with engine.begin() as conn:
-            store.save_frame_scores(conn, scores)
-        scored += len(batch)
+    scored = _score(engine, rows, (codebook, settings.frames.min_score, model, compiled,
+                                   _cached_zh(engine, settings)))
     if changed_days is not None:
         changed_days |= {r.published_at.date().isoformat() for r in rows}
     with engine.begin() as conn:
-        refresh_frame_counts(conn, changed_days)   # the dashboard's per-day aggregate, and the shifts' input
-        evidence = _StoredEvidence(conn, codebook.ids, settings.frames.period)
-        found = detect_shifts_in_counts(day_counts(conn, codebook.ids), evidence,
-                                        period=settings.frames.period)
-        saved = store.replace_shifts(conn, found)
+        saved = _shifts(conn, codebook, settings.frames.period, changed_days)
     return {"scored": scored, "removed": removed, "shifts": saved,
             "source": "model" if model else "codebook", "codebook": codebook.name}
