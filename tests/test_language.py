@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 
+from monitor.ingest import language
 from monitor.ingest.language import (SAMPLE_BYTES, SMALL_BATCH, _batch_model, _identifier,
                                      detect_language, detect_languages)
 
@@ -78,3 +79,16 @@ def test_detect_languages_matches_one_at_a_time_with_declarations():
     assert (zh_hans.code, zh_hant.code) == ("zh", "zh")
     assert (empty.code, empty.confidence) == ("und", 0.0)
     assert detect_languages([], []) == []
+
+
+def test_model_cache_is_written_when_missing_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert not language._cache_file().exists()
+    unpacked = language._cached_model()          # from py3langid's LZMA file, then cached
+    assert language._cache_file().exists()
+    cached = language._cached_model()            # from the cache
+    ptc, pc, classes, nextmove, row, output = unpacked
+    assert np.array_equal(cached[0], ptc) and np.array_equal(cached[1], pc)
+    assert cached[2] == list(classes) and cached[3] == nextmove and cached[4] == row
+    assert list(cached[5]) == list(output)
+    assert _identifier().nb_classes == list(classes)

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from monitor.errors import FeedError, InputError
-from monitor.ingest.language import load_model as load_language_model
+from monitor.ingest.language import load_detector
 from monitor.ingest.pipeline import DocumentOutcome, PreparedDocument, prepare_document, store_prepared
 from monitor.models import FeedRef, RunReport
 from monitor.store.articles import set_parse_warning
@@ -102,7 +102,7 @@ def _prepared(files: list[Path], options: IngestOptions
     if options.workers <= 1 or len(files) < 2:
         yield from zip(files, map(_prepare_file, jobs))
         return
-    load_language_model()   # once here rather than in every (forked) worker
+    load_detector()   # once here rather than in every (forked) worker
     with ProcessPoolExecutor(max_workers=options.workers, initializer=exit_with_parent) as pool:
         yield from zip(files, pool.map(_prepare_file, jobs, chunksize=4))
 

@@ -147,7 +147,7 @@ def _batch_model() -> "_BatchModel":
     return _BatchModel(_identifier())
 
 
-def load_model() -> None:
+def load_detector() -> None:
     """Load the detector now (~0.1 s), e.g. before forking workers, which then share it."""
     _batch_model()
 
