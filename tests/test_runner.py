@@ -1,5 +1,5 @@
-"""`monitor analyze` runs jobs side by side in child processes (stories and themes; in an
-incremental run framing too); the results must be those of running every job in one
+"""`monitor analyze` runs jobs side by side in child processes (stories and themes; in a
+small incremental run framing too); the results must be those of running every job in one
 process, one after the other."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from monitor.analyze import relevance as rel
-from monitor.analyze.runner import INCREMENTAL_STAGES, STAGES
+from monitor.analyze.runner import SMALL_RUN_STAGES, STAGES
 from monitor.store import open_engine, schema
 from monitor.store.schema import articles, frame_scores, stories, themes
 
@@ -80,4 +80,4 @@ def test_jobs_side_by_side_equal_jobs_in_turn(db_url):
         assert full["stories"]["articles"] > 50 and 0 < incremental["stories"]["articles"] <= len(later)
     # Every job reports once, stage after stage.
     assert list(reports[1][0]) == [name for stage in STAGES for name in stage]
-    assert list(reports[1][1]) == [name for stage in INCREMENTAL_STAGES for name in stage]
+    assert list(reports[1][1]) == [name for stage in SMALL_RUN_STAGES for name in stage]

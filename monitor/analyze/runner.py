@@ -7,7 +7,7 @@ rebuilds them from the articles.
 Jobs of one stage read only what earlier stages wrote, so they run side by side: the
 first in this process, the others each in a child process with its own database
 connection. Stories and themes are single-threaded, so on two cores this saves the
-shorter of the two; in an incremental run framing joins them. A database only this process can see (SQLite in memory) runs every
+shorter of the two; in a small incremental run framing joins them. A database only this process can see (SQLite in memory) runs every
 job here, one after the other.
 """
 
@@ -27,9 +27,10 @@ from monitor.workers import exit_with_parent
 # articles; framing scores them and detects shifts (it reads neither stories nor themes,
 # but it runs its own worker processes, so it gets the cores to itself).
 STAGES: list[list[str]] = [["relevance"], ["stories", "themes"], ["framing"]]
-# An incremental run handles few articles and little memory, so framing joins the second
-# stage; a full rebuild keeps it apart, or three jobs' memory would be held at once.
-INCREMENTAL_STAGES: list[list[str]] = [["relevance"], ["stories", "themes", "framing"]]
+# A run that judged few articles needs little memory, so framing joins the second stage;
+# a large one keeps it apart, or three jobs' memory would be held at once.
+SMALL_RUN_STAGES: list[list[str]] = [["relevance"], ["stories", "themes", "framing"]]
+SMALL_RUN = 5_000   # articles the relevance job judged in this run
 JOBS: list[str] = [name for stage in STAGES for name in stage]
 
 StepCallback = Callable[[str, dict, float], None]
@@ -40,11 +41,19 @@ def run_analysis(engine: Engine, settings: Settings, *, full: bool = False,
     """Run every job; return each job's counts keyed by job name. `parallel=False` runs
     every job in this process, one after the other."""
     results: dict[str, dict] = {}
-    for stage in STAGES if full else INCREMENTAL_STAGES:
+
+    def run(stage: list[str]) -> None:
         for name, (counts, seconds) in _run_stage(engine, settings, stage, full, parallel):
             results[name] = counts
             if on_step is not None:
                 on_step(name, counts, seconds)
+
+    first, *later = STAGES
+    run(first)
+    if not full and results["relevance"].get("scored", 0) <= SMALL_RUN:
+        later = SMALL_RUN_STAGES[1:]
+    for stage in later:
+        run(stage)
     return results
 
 
