@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.datagen import generate_articles, insert_articles  # noqa: E402
+from monitor.analyze.runner import JOBS  # noqa: E402
 from monitor.cli.setup import starter_config  # noqa: E402
 from monitor.store import open_engine  # noqa: E402
 
@@ -34,7 +35,7 @@ def child(config: Path, db_url: str, full: bool, jobs: list[str]) -> None:
     """Run the analysis jobs once; print their timings and this process's peak RSS as JSON."""
     import importlib
 
-    from monitor.analyze.runner import JOBS, run_analysis
+    from monitor.analyze.runner import run_analysis
     from monitor.config import load_settings
 
     steps: dict[str, float] = {}
@@ -132,7 +133,8 @@ def main() -> None:
         print(f"incremental / full = {incremental['seconds'] / full['seconds']:.3f} wall, "
               f"{sum(incremental['cpu'].values()) / sum(full['cpu'].values()):.3f} CPU")
         grouping = {k: full["steps"].get(k, 0) for k in ("stories", "themes")}
-        print(f"stories + themes in the full run: {sum(grouping.values()):.1f}s {grouping}")
+        together = "side by side" if jobs == JOBS else "in turn"
+        print(f"stories and themes in the full run ({together}): {grouping}")
 
 
 if __name__ == "__main__":

@@ -33,11 +33,9 @@ import sqlalchemy as sa  # noqa: E402
 from sklearn.decomposition import NMF  # noqa: E402
 from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
 
-from benchmarks.feedfile import write_rss  # noqa: E402
-from monitor.analyze.jobs import relevance, themes  # noqa: E402
+from benchmarks.feedfile import ingest_labelled_set  # noqa: E402
+from monitor.analyze.jobs import themes  # noqa: E402
 from monitor.analyze.text import make_vectorizer, tokenize  # noqa: E402
-from monitor.config import parse_settings  # noqa: E402
-from monitor.ingest.files import IngestOptions, ingest_paths  # noqa: E402
 from monitor.store import grouping, open_engine  # noqa: E402
 from monitor.store.schema import articles  # noqa: E402
 
@@ -74,11 +72,7 @@ def main() -> None:
     items = load()
     gold_by_url = {i["url"]: i["label"] for i in items}
     with tempfile.TemporaryDirectory() as folder:
-        feed = write_rss(Path(folder) / "bbc.xml", "BBC News", items)
-        engine = open_engine(f"sqlite:///{folder}/monitor.db")
-        report = ingest_paths(engine, [feed], IngestOptions(outlet="bbc", language="en"))
-        settings = parse_settings("topic: {name: BBC News}\n")
-        relevance.run(engine, settings, full=True)
+        engine, settings, report = ingest_labelled_set(Path(folder), "BBC News", items, "bbc")
         started = time.perf_counter()
         counts = themes.run(engine, settings, full=True)
         seconds = time.perf_counter() - started

@@ -6,6 +6,14 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from sqlalchemy.engine import Engine
+
+from monitor.analyze.jobs import relevance
+from monitor.config import Settings, parse_settings
+from monitor.ingest.files import IngestOptions, ingest_paths
+from monitor.models import RunReport
+from monitor.store import open_engine
+
 
 def write_rss(path: Path, title: str, items: list[dict]) -> Path:
     """Items: dicts with url, title, body (plain text) and published (aware datetime)."""
@@ -20,3 +28,15 @@ def write_rss(path: Path, title: str, items: list[dict]) -> Path:
     parts.append("</channel></rss>\n")
     path.write_text("".join(parts), encoding="utf-8")
     return path
+
+
+def ingest_labelled_set(folder: Path, name: str, items: list[dict], outlet: str
+                        ) -> tuple[Engine, Settings, RunReport]:
+    """Items written as one English RSS file in `folder`, ingested into a fresh SQLite
+    database there and judged by the relevance job with a topic that keeps every article."""
+    feed = write_rss(folder / f"{outlet}.xml", name, items)
+    engine = open_engine(f"sqlite:///{folder}/monitor.db")
+    report = ingest_paths(engine, [feed], IngestOptions(outlet=outlet, language="en"))
+    settings = parse_settings(f"topic: {{name: {name}}}\n")
+    relevance.run(engine, settings, full=True)
+    return engine, settings, report
