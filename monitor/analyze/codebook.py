@@ -9,6 +9,7 @@ indicator terms per language. `frames.codebook` in feeds.yaml names a built-in c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 from ruamel.yaml import YAML
@@ -53,6 +54,13 @@ def load_builtin(name: str) -> Codebook:
     """A built-in codebook by name; InputError naming the known ones when it does not exist."""
     if name not in builtin_names():
         raise InputError(f"unknown codebook {name!r}; built-in codebooks: {', '.join(builtin_names())}")
+    return _parse_builtin(name)
+
+
+@lru_cache(maxsize=None)
+def _parse_builtin(name: str) -> Codebook:
+    """Parsed once per process: the jobs, the digest and every dashboard rerun ask for it,
+    and parsing the YAML takes about 0.1 s."""
     text = resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     tree = YAML(typ="safe").load(text)
     frames = tuple(_frame(item) for item in tree["frames"])
