@@ -111,18 +111,24 @@ def _init_worker(args: tuple) -> None:
     _worker_args = args
 
 
-def _score_in_worker(batch: list[_Row]) -> list[FrameScore]:
+def _stored_scores(batch: list[_Row], args: tuple) -> list[store.ScoreRow]:
+    """The batch's scores as the driver stores them: built where they are scored, so worker
+    processes, not the parent that saves them, pay for it."""
+    return store.score_rows(score_rows(batch, *args))
+
+
+def _score_in_worker(batch: list[_Row]) -> list[store.ScoreRow]:
     assert _worker_args is not None
-    return score_rows(batch, *_worker_args)
+    return _stored_scores(batch, _worker_args)
 
 
-def _scored_batches(batches: list[list[_Row]], args: tuple) -> Iterator[tuple[list[_Row], list[FrameScore]]]:
-    """(batch, its scores) in order; scored by worker processes, one per core, when there
+def _scored_batches(batches: list[list[_Row]], args: tuple) -> Iterator[tuple[list[_Row], list[store.ScoreRow]]]:
+    """(batch, its score rows) in order; scored by worker processes, one per core, when there
     are many articles (codebook matching is pure Python, so threads would not help)."""
     workers = len(os.sched_getaffinity(0))
     if workers < 2 or sum(map(len, batches)) < POOL_MIN_ARTICLES:
         for batch in batches:
-            yield batch, score_rows(batch, *args)
+            yield batch, _stored_scores(batch, args)
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(args,)) as pool:
         yield from zip(batches, pool.map(_score_in_worker, batches))
@@ -163,9 +169,9 @@ def _score(engine: Engine, rows: list, args: tuple) -> int:
     batches = [[_Row(r.id, r.title, r.summary, r.fulltext, r.language, r.tokens_json, r.tokens_version)
                 for r in rows[start:start + BATCH]] for start in range(0, len(rows), BATCH)]
     scored = 0
-    for batch, scores in _scored_batches(batches, args):
+    for batch, stored in _scored_batches(batches, args):
         with engine.begin() as conn:
-            store.save_frame_scores(conn, scores)
+            store.save_score_rows(conn, stored)
         scored += len(batch)
     return scored
 
