@@ -150,6 +150,36 @@ def test_classifier_learns_and_survives_a_blob_round_trip(small_labels):
     assert rel.RelevanceModel.from_blob(b"not a pickle") is None
 
 
+def test_bulk_word_ngram_counts_give_the_vectorizer_matrix(small_labels):
+    import numpy as np
+
+    model = rel.train(small_labels)
+    words = dict(model.pipeline.named_steps["features"].transformer_list)["words"]
+    vectorizer = words.named_steps["tfidf"]
+    counter = rel._word_counter(vectorizer)
+    assert counter is not None
+    documents = words.named_steps["select"].transform(rel._docs(small_labels))
+    unseen_pair = [documents[0][1], documents[1][2], "never-seen", documents[0][1]]
+    for batch in (documents, [[], unseen_pair, ["lang:en"]], [["a b", "credit"]]):
+        expected, got = vectorizer.transform(batch), counter.transform(batch)
+        assert expected.dtype == got.dtype and expected.shape == got.shape
+        assert np.array_equal(expected.indptr, got.indptr)
+        assert np.array_equal(expected.indices, got.indices)
+        assert np.array_equal(expected.data, got.data)
+    assert counter.counts([["a b"]]) is None   # a token with a space is left to the vectorizer
+    assert counter.counts(documents).sum() > len(documents)
+
+
+def test_stored_model_probabilities_equal_the_pipeline_s(small_labels):
+    import numpy as np
+
+    model = rel.train(small_labels)
+    docs = rel._docs(small_labels)
+    expected = model.pipeline.predict_proba(docs)[:, 1]
+    assert np.array_equal(np.array(model.probabilities(small_labels)), expected)
+    assert np.array_equal(np.array(model.probabilities(small_labels[::-1])), expected[::-1])
+
+
 def test_classifier_needs_both_classes():
     few = [rel.Example(str(i), "t", "x", "en", True) for i in range(20)]
     with pytest.raises(InputError, match="at least 6"):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
+import random
 import threading
 
 import pytest
 
+from monitor.analyze import text
 from monitor.analyze.text import (
     TOKENIZER_VERSION, add_zh_words, contains_phrase, make_vectorizer, ngrams, phrase_positions,
     stem_phrase, tokenize, zh_dictionary,
 )
+
+CHINESE = ("国家发展改革委、人民银行印发《关于加快推进社会信用体系建设的指导意见》，要求各地建立"
+           "失信被执行人名单制度。芝麻信用分在杭州试点；王小明说：这是一个新词汇吗？"
+           "龘靐齉爩 㐀㐁 鿖鿿 豈更 統一社会信用代码")
 
 
 def test_english_is_lower_cased_stemmed_and_stop_words_dropped():
@@ -48,6 +55,43 @@ def test_chinese_dictionary_words_stay_whole():
 def test_chinese_inside_an_english_article_is_segmented():
     add_zh_words(["社会信用体系"])
     assert tokenize("The term 社会信用体系 means", "en") == ["term", "社会信用体系", "mean"]
+
+
+def _random_cjk_runs(count: int) -> list[str]:
+    rng = random.Random(3)
+    common = list("社会信用体系统一代码的了是人民中国家银行失信被执行名单杭州试点王小明说这新词")
+    # outside jieba's range, and characters its HMM has no emission for in some states (ties)
+    rare = ["\u3400", "\u4dbf", "\u9fd6", "\u9fff", "\ufa6e", "\ufa70", "龘", "爩", *"丂丆丌丒丄丅丏両"]
+    short = ["".join(p) for n in range(1, 6) for p in itertools.product("丄丂丌社", repeat=n)]
+    ties = ["丌社社社社社", "亀社社社社社", "的社社社社社"]   # equal HMM scores decide these
+    return short + ties + ["".join(rng.choices(common + rare, k=rng.randint(1, 40))) for _ in range(count)]
+
+
+def test_chinese_words_are_jieba_s_accurate_mode_with_hmm():
+    add_zh_words(["社会信用体系", "失信被执行人名单"])
+    stops = text.stop_word_set("zh")
+    runs = text._CJK_RUN.findall(CHINESE) + _random_cjk_runs(3000)
+    for run in runs + runs:   # the second time from the HMM memo
+        expected = [w for w in text._segmenter().cut(run) if w not in stops]
+        assert text._zh_tokens(run) == expected
+    assert "失信被执行人名单" in tokenize(CHINESE, "zh")
+
+
+def test_tokens_equal_a_piece_by_piece_scan():
+    """tokenize cuts runs of word characters first and remembers plain words; the tokens are
+    those of scanning every CJK run and word of the text in turn."""
+    rng = random.Random(5)
+    alphabet = list("abcXYZ_'`’ʼ-. ,\n0123456789ёЁжщİß社会信用的") + ["\ufa6e", "ﬁ", "Ａ", "²"]
+    samples = ["".join(rng.choices(alphabet, k=rng.randint(0, 50))) for _ in range(3000)]
+    for sample in samples + [CHINESE, "O'Brien's social_credit 2019 under_score ’quoted’"]:
+        for language in ("en", "ru", "zh", "und"):
+            normal = text._unify(text.unicodedata.normalize("NFKC", sample).lower())
+            expected = []
+            for cjk, word in text._PIECE.findall(normal):
+                token = None if cjk else text._word_token(word.strip("'"), language)
+                expected += text._zh_tokens(cjk) if cjk else [token] if token else []
+            assert tokenize(sample, language) == expected, (sample, language)
+    assert tokenize("social_credit", "en") == ["social", "credit"]
 
 
 def test_add_zh_words_is_idempotent_and_thread_safe():

@@ -21,11 +21,13 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from math import log
 from typing import Any
 
 import jieba
+from jieba import finalseg
 import numpy as np
 import Stemmer
 import stop_words
@@ -38,7 +40,10 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 # A run of CJK characters, or a word of letters/digits (apostrophes inside kept for the stemmer).
 _PIECE = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+(?:'[^\\W_{_CJK}]+)*)")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "ё": "е"})
+# A run of word characters, apostrophes inside kept: \w is much faster for the regex engine
+# than _PIECE's classes, and most runs are one plain word (CJK and "_" are split by _PIECE).
+_WORD_RUN = re.compile(f"[\\w{_CJK}]+(?:'[\\w{_CJK}]+)*")
+_APOSTROPHES = (("\u2019", "'"), ("\u2018", "'"), ("\u02bc", "'"), ("`", "'"), ("ё", "е"))
 
 # The stop-words package's English list (1,300 words) drops content words such as "system",
 # "state" and "information", which topic queries need; so English uses this curated list of
@@ -141,7 +146,7 @@ def stop_word_set(language: str) -> frozenset[str]:
     if language == "en":
         return _EN_STOP
     try:
-        words = frozenset(w.lower().translate(_APOSTROPHES) for w in stop_words.get_stop_words(language))
+        words = frozenset(_unify(w.lower()) for w in stop_words.get_stop_words(language))
     except stop_words.StopWordError:
         words = frozenset()
     if language == "zh":
@@ -163,12 +168,16 @@ def _word_language(word: str, language: str) -> str:
     return language
 
 
-@lru_cache(maxsize=1 << 18)
-def _word_token(word: str, language: str) -> str | None:
-    """One non-CJK word -> its stem, or None when it is a stop word, a letter or a number.
+def _unify(text: str) -> str:
+    """Apostrophe variants as ' and ё as е (str.replace: several times faster than translate)."""
+    for variant, plain in _APOSTROPHES:
+        if variant in text:
+            text = text.replace(variant, plain)
+    return text
 
-    Memoised: word frequencies are Zipfian, so most words of a corpus were seen before and
-    stemming dominated tokenisation."""
+
+def _word_token(word: str, language: str) -> str | None:
+    """One non-CJK word -> its stem, or None when it is a stop word, a letter or a number."""
     if word.isdigit():
         return word if _YEAR.fullmatch(word) else None
     if len(word) < 2:
@@ -181,11 +190,138 @@ def _word_token(word: str, language: str) -> str | None:
     return stem.rstrip("'") or None
 
 
-def _zh_tokens(run: str) -> Iterator[str]:
+# jieba's accurate mode with HMM (Tokenizer.cut), reimplemented for speed with the same
+# arithmetic in the same order, so the words are identical: the dictionary graph and the
+# best route are built in one pass, and the HMM's Viterbi search for runs of unknown
+# characters is unrolled over its four states (B, M, E, S) with back pointers instead of
+# copied paths. jieba itself still loads and owns the dictionary (add_word) and the HMM.
+_JIEBA_HAN = re.compile("([\u4e00-\u9fd5]+)")   # what jieba segments; other CJK is 1 char a token
+_HMM_MIN = finalseg.MIN_FLOAT
+_HMM_START = {y: finalseg.start_P[y] for y in "BMES"}
+_HMM_TRANS = {(a, b): finalseg.trans_P[a].get(b, _HMM_MIN) for a in "BMES" for b in "BMES"}
+_HMM_EMIT = {y: finalseg.emit_P[y].get for y in "BMES"}
+_STATE_INDEX = {y: i for i, y in enumerate("BMES")}
+
+
+def _hmm_states(chars: str) -> list[str]:
+    """The most probable B/M/E/S state of each character, as jieba's finalseg.viterbi finds
+    it (equal probabilities resolved alike: the later state letter wins)."""
+    emit_b, emit_m, emit_e, emit_s = (_HMM_EMIT[y] for y in "BMES")
+    t = _HMM_TRANS
+    first = chars[0]
+    b = _HMM_START["B"] + emit_b(first, _HMM_MIN)
+    m = _HMM_START["M"] + emit_m(first, _HMM_MIN)
+    e = _HMM_START["E"] + emit_e(first, _HMM_MIN)
+    s = _HMM_START["S"] + emit_s(first, _HMM_MIN)
+    back: list[tuple[str, str, str, str]] = []   # per character: the best previous state of B, M, E, S
+    for char in chars[1:]:
+        to_b, to_m = emit_b(char, _HMM_MIN), emit_m(char, _HMM_MIN)
+        to_e, to_s = emit_e(char, _HMM_MIN), emit_s(char, _HMM_MIN)
+        b_from_e, b_from_s = e + t["E", "B"] + to_b, s + t["S", "B"] + to_b
+        m_from_m, m_from_b = m + t["M", "M"] + to_m, b + t["B", "M"] + to_m
+        e_from_b, e_from_m = b + t["B", "E"] + to_e, m + t["M", "E"] + to_e
+        s_from_s, s_from_e = s + t["S", "S"] + to_s, e + t["E", "S"] + to_s
+        previous = ("E" if b_from_e > b_from_s else "S", "B" if m_from_b > m_from_m else "M",
+                    "B" if e_from_b > e_from_m else "M", "E" if s_from_e > s_from_s else "S")
+        b, m = max(b_from_e, b_from_s), max(m_from_m, m_from_b)
+        e, s = max(e_from_b, e_from_m), max(s_from_s, s_from_e)
+        back.append(previous)
+    state = "E" if e > s else "S"
+    states = [state]
+    for previous in reversed(back):
+        state = previous[_STATE_INDEX[state]]
+        states.append(state)
+    return states[::-1]
+
+
+@lru_cache(maxsize=1 << 16)
+def _hmm_words(chars: str) -> tuple[str, ...]:
+    """jieba's finalseg.cut of a run of characters the dictionary does not join (memoised:
+    names and other unknown words recur)."""
+    words = []
+    begin = following = 0
+    for i, state in enumerate(_hmm_states(chars)):
+        if state == "B":
+            begin = i
+        elif state == "E":
+            words.append(chars[begin:i + 1])
+            following = i + 1
+        elif state == "S":
+            words.append(chars[i])
+            following = i + 1
+    if following < len(chars):
+        words.append(chars[following:])
+    return tuple(words)
+
+
+def _best_route(sentence: str, freq: dict[str, int], log_total: float) -> list[int]:
+    """For each position, where jieba's most probable dictionary route goes next (the end of
+    the word starting there): Tokenizer.get_DAG and calc in one pass."""
+    size = len(sentence)
+    score = [0.0] * (size + 1)
+    ends = [0] * (size + 1)
+    for start in range(size - 1, -1, -1):
+        best_score, best_end = 0.0, -1
+        end, fragment = start, sentence[start]
+        while end < size and fragment in freq:
+            count = freq[fragment]
+            if count:
+                candidate = log(count) - log_total + score[end + 1]
+                if best_end < 0 or candidate >= best_score:   # ties: the longer word, as max() does
+                    best_score, best_end = candidate, end
+            end += 1
+            fragment = sentence[start:end + 1]
+        if best_end < 0:   # no dictionary word starts here: the character alone, count 1
+            best_score, best_end = 0.0 - log_total + score[start + 1], start
+        score[start], ends[start] = best_score, best_end
+    return ends
+
+
+def _dictionary_words(block: str) -> list[str]:
+    """jieba's accurate-mode words (HMM on) of a run of characters it segments."""
+    segmenter = _segmenter()
+    freq = segmenter.FREQ
+    ends = _best_route(block, freq, log(segmenter.total))
+    words: list[str] = []
+    single = ""   # consecutive one-character words, which the HMM may join
+    position = 0
+    while position < len(block):
+        end = ends[position] + 1
+        if end - position == 1:
+            single += block[position]
+        else:
+            _flush_single(single, freq, words)
+            single = ""
+            words.append(block[position:end])
+        position = end
+    _flush_single(single, freq, words)
+    return words
+
+
+def _flush_single(single: str, freq: dict[str, int], words: list[str]) -> None:
+    if len(single) == 1:
+        words.append(single)
+    elif single and not freq.get(single):
+        split = finalseg.Force_Split_Words   # words jieba was told never to keep whole
+        words += [w for word in _hmm_words(single) for w in ((word,) if word not in split else word)]
+    else:
+        words += single
+
+
+def _zh_tokens(run: str) -> list[str]:
+    """The words of a run of CJK characters, as jieba's cut gives them, less stop words."""
+    words: list[str] = []
+    for block in _JIEBA_HAN.split(run):
+        if _JIEBA_HAN.match(block):
+            words += _dictionary_words(block)
+        else:
+            words += block   # jieba keeps characters outside its range one by one
     stops = stop_word_set("zh")
-    for word in _segmenter().cut(run):
-        if word not in stops:
-            yield word
+    return [w for w in words if w not in stops]
+
+
+_RUN_MEMO_MAX = 1 << 18   # runs remembered per language; beyond it the memo restarts
+_run_memo: dict[str, dict[str, tuple[str, ...]]] = {}
 
 
 def tokenize(text: str, language: str) -> list[str]:
@@ -193,19 +329,32 @@ def tokenize(text: str, language: str) -> list[str]:
     if not text:
         return []
     language = _base_language(language)
-    text = unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)
+    memo = _run_memo.setdefault(language, {})
     tokens: list[str] = []
-    for match in _PIECE.finditer(text):
-        cjk, word = match.groups()
+    for run in _WORD_RUN.findall(_unify(unicodedata.normalize("NFKC", text).lower())):
+        found = memo.get(run)
+        tokens += found if found is not None else _run_tokens(run, language, memo)
+    return tokens
+
+
+def _run_tokens(run: str, language: str, memo: dict[str, tuple[str, ...]]) -> list[str]:
+    """The tokens of a run of word characters, remembered in `memo` unless it has CJK
+    characters: word frequencies are Zipfian, so most runs were seen before and stemming
+    dominated tokenisation, while CJK runs are whole clauses whose words depend on the
+    jieba dictionary."""
+    tokens: list[str] = []
+    for cjk, word in _PIECE.findall(run):
         if cjk:
-            tokens.extend(_zh_tokens(cjk))
+            tokens += _zh_tokens(cjk)
         else:
             token = _word_token(word.strip("'"), language)
             if token:
                 tokens.append(token)
+    if not has_cjk(run):
+        if len(memo) >= _RUN_MEMO_MAX:
+            memo.clear()
+        memo[run] = tuple(tokens)
     return tokens
-
-
 
 
 def stem_phrase(phrase: str, language: str) -> tuple[str, ...]:
