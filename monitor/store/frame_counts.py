@@ -82,12 +82,9 @@ def _rows(conn: Connection) -> int:
                for table in (frame_day_counts, scored_day_counts))
 
 
-def day_counts(conn: Connection, frames: Sequence[str]) -> pd.DataFrame:
-    """Per day x group x language x outlet and frame of `frames`: n articles scored and k
-    carrying the frame (shifts.DAY_COUNT_COLUMNS), from the two tables as last rebuilt.
-
-    Every scored article has a score for each frame of the codebook, so n is the same
-    for all frames: the articles scored that day."""
+def day_counts(conn: Connection, frames: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per day x group x language x outlet, from the two tables as last rebuilt: n articles
+    scored, and k carrying each frame of `frames` where k > 0 (shifts.DayCounts)."""
     scored = pd.DataFrame([tuple(r) for r in conn.execute(sa.select(
         scored_day_counts.c.day, *[scored_day_counts.c[f] for f in FACETS], scored_day_counts.c.articles))],
         columns=["day", "group", "language", "outlet", "n"])
@@ -96,10 +93,7 @@ def day_counts(conn: Connection, frames: Sequence[str]) -> pd.DataFrame:
                   frame_day_counts.c.frame, frame_day_counts.c.articles)
         .where(frame_day_counts.c.frame.in_(list(frames))))],
         columns=["day", "group", "language", "outlet", "frame", "k"])
-    cells = scored.merge(pd.DataFrame({"frame": list(frames)}), how="cross")
-    counts = cells.merge(carried, on=["day", "group", "language", "outlet", "frame"], how="left")
-    counts["k"] = counts["k"].fillna(0).astype(int)
-    return counts[["day", "group", "language", "outlet", "frame", "n", "k"]]
+    return scored, carried
 
 
 def _midnight(moment: datetime) -> bool:

@@ -22,7 +22,7 @@ from monitor.analyze.framing import CompiledFrame, compile_codebook, score_artic
 from monitor.analyze.jobs.relevance import STATE_KEY as RELEVANCE_STATE
 from monitor.analyze.relevance import TopicRules
 from monitor.analyze.series import period_bounds, with_periods
-from monitor.analyze.shifts import detect_shifts_in_counts, early_evidence
+from monitor.analyze.shifts import DayCounts, detect_shifts_in_counts, early_evidence
 from monitor.analyze.text import TOKENIZER_VERSION, has_cjk, zh_dictionary_fingerprint
 from monitor.workers import exit_with_parent
 from monitor.config import Settings
@@ -180,7 +180,8 @@ def _shifts(conn: Connection, codebook: Codebook, period: str, changed_days: set
     """Bring the per-day counts up to date, then test them for shifts; return how many."""
     refresh_frame_counts(conn, changed_days)   # the dashboard's per-day aggregate, and the shifts' input
     evidence = _StoredEvidence(conn, codebook.ids, period)
-    found = detect_shifts_in_counts(day_counts(conn, codebook.ids), evidence, period=period)
+    counts = DayCounts(*day_counts(conn, codebook.ids), codebook.ids)
+    found = detect_shifts_in_counts(counts, evidence, period=period)
     return store.replace_shifts(conn, found)
 
 
