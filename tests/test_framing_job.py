@@ -9,13 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.analyze.codebook import codebook_for
+from monitor.analyze.jobs import framing as framing_job
 from monitor.analyze.jobs.framing import run
 from monitor.analyze.jobs.relevance import run as relevance_job
 from monitor.analyze.shifts import detect_shifts
 from monitor.cli import main
 from monitor.config import parse_settings
 from monitor.store import open_engine
-from monitor.store.framing import frame_observations, list_shifts, story_frame_mix
+from monitor.models import FrameScore
+from monitor.store.framing import frame_observations, list_shifts, save_frame_scores, story_frame_mix
 from monitor.store.frame_counts import refresh_frame_counts
 from monitor.store.schema import articles, frame_day_counts, frame_scores, scored_day_counts
 
@@ -129,6 +131,41 @@ def test_incremental_run_rebuilds_only_changed_days_to_the_full_counts(db_url):
     assert any(r[0].startswith("2020-") for r in incremental[1])
     day_of_duplicate = rows[31]["published_at"].date().isoformat()
     assert sum(r[4] for r in incremental[1] if r[0] == day_of_duplicate) == 0
+
+
+def test_saved_scores_read_back_with_their_evidence_and_replace_older_ones(db_url):
+    """Scores go to the driver as plain rows, evidence as JSON text: the JSON column must
+    read back the lists (empty ones too), on SQLite and PostgreSQL alike."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), _articles(n_months=1, per_month=2))
+        save_frame_scores(conn, [FrameScore("a000", "law", 0.5, True, "codebook", ("court", "监控")),
+                                 FrameScore("a000", "rights", 0.0, False, "codebook"),
+                                 FrameScore("a001", "law", 0.1, False, "codebook", ("not law",))])
+        save_frame_scores(conn, [FrameScore("a001", "law", 0.75, True, "model", ("law",))])
+        stored = [tuple(r) for r in conn.execute(sa.select(frame_scores).order_by(
+            frame_scores.c.article_id, frame_scores.c.frame))]
+    assert stored == [("a000", "law", 0.5, True, "codebook", ["court", "监控"]),
+                      ("a000", "rights", 0.0, False, "codebook", []),
+                      ("a001", "law", 0.75, True, "model", ["law"])]
+
+
+def test_worker_processes_store_what_one_process_would(db_url, monkeypatch):
+    """Above POOL_MIN_ARTICLES the rows are scored and built in worker processes."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), _articles())
+    settings = parse_settings("topic: {name: t}\nframes: {period: month}\n")
+    query = sa.select(frame_scores).order_by(frame_scores.c.article_id, frame_scores.c.frame)
+    run(engine, settings)
+    with engine.connect() as conn:
+        alone = [tuple(r) for r in conn.execute(query)]
+    monkeypatch.setattr(framing_job, "POOL_MIN_ARTICLES", 0)
+    monkeypatch.setattr(framing_job, "BATCH", 7)
+    assert run(engine, settings, full=True)["scored"] == 120
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == alone
+    assert any(r[3] for r in alone) and any(r[5] for r in alone)
 
 
 def frame_ids(settings) -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitor.analyze.shifts import ShiftOptions, change_points, detect_shifts, newcombe_interval
+from monitor.analyze.shifts import (ShiftOptions, change_points, count_table, day_counts, detect_shifts,
+                                    newcombe_interval, split_binomial, with_period_labels)
 
 
 def _planted(before: float, after: float, months: int = 24, per_month: int = 20, seed: int = 1):
@@ -55,3 +56,29 @@ def test_change_points_recurse_on_two_changes():
 def test_newcombe_interval_brackets_the_difference():
     low, high = newcombe_interval(30, 100, 50, 100)
     assert low < -0.2 < high and high < 0
+
+
+def test_count_table_gives_every_frame_the_periods_articles():
+    """Frames share n; a frame no article of a period carries gets k = 0 there, not no row."""
+    observations = _planted(0.5, 0.0, months=4, per_month=10)
+    table = count_table(with_period_labels(day_counts(observations), "month"), "all")
+    assert len(table) == 8 and set(table["n"]) == {10}
+    surveillance = table[table["frame"] == "surveillance"].sort_values("period")
+    law = table[table["frame"] == "law"].sort_values("period")
+    assert list(surveillance["k"])[2:] == [0, 0] and list(law["k"])[2:] == [10, 10]
+    assert [s + w for s, w in zip(surveillance["k"], law["k"])] == [10, 10, 10, 10]
+
+
+def test_no_split_changes_the_share_by_more_than_the_periods_range():
+    """Why change_points may skip the search when period shares stay within min_effect:
+    the effect at the best split never exceeds the range, on many random series."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = rng.integers(1, 40, size=int(rng.integers(4, 30)))
+        k = rng.binomial(n, rng.uniform(0.0, 0.6))
+        i, _stat = split_binomial(k, n, 2)
+        effect = abs(k[i:].sum() / n[i:].sum() - k[:i].sum() / n[:i].sum())
+        shares = k / n
+        assert effect <= shares.max() - shares.min()
+    flat = np.array([3, 4, 3, 4, 3, 4]), np.array([40, 40, 40, 40, 40, 40])
+    assert change_points(*flat, ShiftOptions()) == []
