@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.analyze.query import QuerySyntaxError, TokenIndex, matched_terms, parse_query
+from monitor.analyze.query import (
+    QuerySyntaxError, TermList, TokenIndex, make_term, matched_terms, parse_query,
+)
 from monitor.analyze.text import tokenize
 
 
@@ -57,6 +59,29 @@ def test_matched_terms_lists_the_positive_evidence_once():
     node = parse_query('("social credit" OR "social credits") AND China NOT Alberta', "en")
     index = TokenIndex(tokenize("China's social credit system", "en"))
     assert matched_terms(node, index) == ["social credit", "China"]
+
+
+def test_a_term_list_finds_what_checking_each_term_finds_in_order():
+    terms = [make_term(t, "ru") for t in ("кредит", "сист* социальн*", "социального кредита",
+                                            "Китай", "кредиты", "кит*", "рейтинг")]
+    found = TermList(terms)
+    for text in ("Китай строит систему социального кредита, кредиты и рейтинги", "кредит",
+                 "социального", "", "китовый рейтинг систем социальных"):
+        index = TokenIndex(tokenize(text, "ru"))
+        expected = [t for t in terms if t.matches(index)]
+        assert found.matching(index) == expected
+        assert found.any_match(index) == bool(expected)
+    index = TokenIndex(tokenize("Китай строит систему социального кредита", "ru"))
+    assert [t.text for t in found.matching(index)] == [   # "кредит" stems to кред
+        "сист* социальн*", "социального кредита", "Китай", "кредиты", "кит*"]
+
+
+def test_an_or_of_many_terms_matches_as_any_of_them():
+    node = parse_query('Alberta OR "social credit" OR kredit* OR (China AND Beijing) OR NOT dividend', "en")
+    for text, expected in [("Alberta", True), ("social credit", True), ("kreditor", True),
+                           ("China Beijing dividend", True), ("China dividend", False),
+                           ("credit social dividend", False), ("nothing here", True)]:
+        assert node.matches(TokenIndex(tokenize(text, "en"))) is expected, text
 
 
 @pytest.mark.parametrize("bad", ['"open', "(China", "China)", "AND", "China OR", "", "the"])

@@ -75,6 +75,34 @@ def test_sync_feeds_is_idempotent_and_disables_removed_feeds(db_url):
     assert rows["b"].language == "ru" and rows["b"].group_name == "russian"
 
 
+def test_relevance_results_and_fresh_tokens_are_saved(db_url):
+    from monitor.store.analysis import iter_articles_for_relevance, save_relevance, tokens_json
+
+    engine = open_engine(db_url)
+    now = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(articles.insert(), [
+            {"id": f"a{i}", "url": f"https://example.org/{i}", "title": f"t{i}", "summary": "",
+             "language": "zh", "published_at": now, "fetched_at": now} for i in range(3)])
+    tokens = ["社会信用体系", "система", "o'brien", "\"quoted\""]
+    saved = save_relevance(engine, [
+        {"id": "a0", "score": 0.85, "relevant": True, "reason": "include: 社会信用体系",
+         "tokens_json": tokens_json(tokens), "tokens_version": 7},
+        {"id": "a1", "score": 0.0, "relevant": False, "reason": "no topic term"}])
+    assert saved == 2
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(
+            articles.c.id, articles.c.relevance_score, articles.c.relevant,
+            articles.c.relevance_reason, articles.c.tokens, articles.c.tokens_version))}
+    assert rows["a0"].tokens == tokens and rows["a0"].tokens_version == 7
+    assert (rows["a0"].relevance_score, rows["a0"].relevant, rows["a0"].relevance_reason) == (
+        0.85, True, "include: 社会信用体系")
+    assert rows["a1"].tokens is None and rows["a1"].relevant is False
+    assert rows["a2"].relevance_score is None
+    assert [a.id for batch in iter_articles_for_relevance(engine) for a in batch] == ["a2"]
+    assert tokens_json(("a", "б")) == '["a","б"]'
+
+
 def test_unreachable_database_is_a_storage_error(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         open_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")

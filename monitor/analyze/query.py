@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from monitor.analyze.text import add_zh_words, phrase_positions, stem_phrase
 
@@ -66,13 +67,26 @@ class TokenIndex:
         return sum(1 for i in starts if tuple(self.tokens[i:i + n]) == tuple(phrase))
 
 
+class _Node:
+    """What every query node has: its positive terms, gathered once for matched_terms."""
+
+    @cached_property
+    def positive_terms(self) -> "TermList":
+        return TermList(tuple(self.terms()))   # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
-class Term:
+class Term(_Node):
     """A word or phrase as normalised tokens; `wild[i]` marks tokens[i] as a prefix (`word*`)."""
 
     text: str
     tokens: tuple[str, ...]
     wild: tuple[bool, ...] = ()
+
+    @cached_property
+    def first(self) -> str | None:
+        """The first token when no token is a prefix (the term can only match where it occurs)."""
+        return None if any(self.wild) or not self.tokens else self.tokens[0]
 
     def matches(self, index: TokenIndex) -> bool:
         if not any(self.wild):
@@ -90,7 +104,7 @@ class Term:
 
 
 @dataclass(frozen=True)
-class Not:
+class Not(_Node):
     item: "Node"
 
     def matches(self, index: TokenIndex) -> bool:
@@ -101,7 +115,7 @@ class Not:
 
 
 @dataclass(frozen=True)
-class And:
+class And(_Node):
     items: tuple["Node", ...]
 
     def matches(self, index: TokenIndex) -> bool:
@@ -113,11 +127,19 @@ class And:
 
 
 @dataclass(frozen=True)
-class Or:
+class Or(_Node):
     items: tuple["Node", ...]
 
+    @cached_property
+    def _terms(self) -> "TermList":
+        return TermList(tuple(item for item in self.items if isinstance(item, Term)))
+
+    @cached_property
+    def _others(self) -> tuple["Node", ...]:
+        return tuple(item for item in self.items if not isinstance(item, Term))
+
     def matches(self, index: TokenIndex) -> bool:
-        return any(item.matches(index) for item in self.items)
+        return self._terms.any_match(index) or any(item.matches(index) for item in self._others)
 
     def terms(self) -> Iterable[Term]:
         for item in self.items:
@@ -125,6 +147,36 @@ class Or:
 
 
 Node = Term | Not | And | Or
+
+
+class TermList:
+    """Terms looked up together in one text: those whose first token the text lacks are
+    skipped with one set intersection rather than checked one by one (a topic has dozens
+    of terms, and most articles contain few of them). Prefix terms are always checked."""
+
+    def __init__(self, terms: Sequence[Term]):
+        self.terms = tuple(terms)
+        self._by_first: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for i, term in enumerate(self.terms):
+            if term.first is None:
+                self._always.append(i)
+            else:
+                self._by_first.setdefault(term.first, []).append(i)
+        self._firsts = frozenset(self._by_first)
+
+    def _candidates(self, index: TokenIndex) -> list[int]:
+        found = list(self._always)
+        for token in self._firsts.intersection(index.distinct):
+            found += self._by_first[token]
+        return sorted(found)
+
+    def matching(self, index: TokenIndex) -> list[Term]:
+        """The terms found in the text, in their order."""
+        return [self.terms[i] for i in self._candidates(index) if self.terms[i].matches(index)]
+
+    def any_match(self, index: TokenIndex) -> bool:
+        return any(self.terms[i].matches(index) for i in self._candidates(index))
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|(-)(?=\S)|([^\s()"]+))')
 
@@ -252,9 +304,8 @@ def parse_query(text: str, language: str) -> Node:
 def matched_terms(node: Node, index: TokenIndex) -> list[str]:
     """The positive terms of a query found in the text (for a human-readable reason)."""
     seen: dict[tuple[str, ...], str] = {}
-    for term in node.terms():
-        if term.tokens not in seen and term.matches(index):
-            seen[term.tokens] = term.text
+    for term in node.positive_terms.matching(index):
+        seen.setdefault(term.tokens, term.text)
     return list(seen.values())
 
 
@@ -263,5 +314,5 @@ def find_phrases(phrases: Iterable[Term], index: TokenIndex) -> list[str]:
     return [term.text for term in phrases if term.matches(index)]
 
 
-__all__ = ["And", "Node", "Not", "Or", "QuerySyntaxError", "Term", "TokenIndex", "find_phrases",
+__all__ = ["And", "Node", "Not", "Or", "QuerySyntaxError", "Term", "TermList", "TokenIndex", "find_phrases",
            "make_term", "matched_terms", "parse_query", "phrase_positions"]

@@ -22,10 +22,13 @@ import json
 import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from monitor.analyze.query import Node, QuerySyntaxError, Term, TokenIndex, make_term, matched_terms, parse_query
+from monitor.analyze.query import (
+    Node, QuerySyntaxError, Term, TermList, TokenIndex, make_term, matched_terms, parse_query,
+)
 from monitor.analyze.text import TOKENIZER_VERSION, _NgramAnalyzer, add_zh_words, make_vectorizer, tokenize
 from monitor.config import Topic
 from monitor.errors import ConfigError, InputError
@@ -62,6 +65,14 @@ class LanguageRules:
     @property
     def empty(self) -> bool:
         return not self.include and self.query is None
+
+    @cached_property
+    def included(self) -> TermList:
+        return TermList(self.include)
+
+    @cached_property
+    def excluded(self) -> TermList:
+        return TermList(self.exclude)
 
 
 def article_text(title: str, summary: str = "", fulltext: str | None = None) -> str:
@@ -137,13 +148,13 @@ class TopicRules:
             return Verdict(1.0, True, "topic has no include terms: every article is relevant", "open")
         rules = self.for_language(language)
         index = TokenIndex(tokens)
-        included = [t.text for t in rules.include if t.matches(index)]
-        excluded = [t.text for t in rules.exclude if t.matches(index)]
+        included = [t.text for t in rules.included.matching(index)]
+        excluded = [t.text for t in rules.excluded.matching(index)]
         if included:
             if title is not None:
                 title_tokens = tokenize(title, language)
             title_index = TokenIndex(title_tokens)
-            in_title = any(t.matches(title_index) for t in rules.include)
+            in_title = rules.included.any_match(title_index)
             score = INCLUDE_SCORE + 0.04 * (len(included) - 1) + (0.06 if in_title else 0.0)
             score = max(INCLUDE_SCORE - 0.1, min(1.0, score) - 0.03 * len(excluded))
             reason = "include: " + ", ".join(included)

@@ -3,12 +3,12 @@ relevance results, trained models and small pieces of job state."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -85,10 +85,17 @@ def count_articles_for_relevance(engine: Engine, *, full: bool = False) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
+def tokens_json(tokens: Sequence[str]) -> str:
+    """A token list as the text of the tokens column: compact UTF-8 JSON (orjson, several
+    times faster than json.dumps, and about 40% shorter for Russian and Chinese than its
+    escaped ASCII), so the analysis workers can encode it and the parent only writes it."""
+    return orjson.dumps(list(tokens)).decode()
+
+
 def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
     """Store score, decision and reason: dicts with id, score, relevant, reason, and, for
-    freshly tokenized articles only, tokens and tokens_version (cached tokens are not
-    rewritten). Returns how many articles were updated."""
+    freshly tokenized articles only, tokens_json (from tokens_json()) and tokens_version
+    (cached tokens are not rewritten). Returns how many articles were updated."""
     if not results:
         return 0
     verdict = {"relevance_score": sa.bindparam("b_score"), "relevant": sa.bindparam("b_relevant"),
@@ -100,8 +107,8 @@ def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
     tokenized, scored = [], []
     for r in results:
         row = {"b_id": r["id"], "b_score": r["score"], "b_relevant": r["relevant"], "b_reason": r["reason"]}
-        if "tokens" in r:
-            row.update(b_tokens=json.dumps(r["tokens"]), b_tokens_version=r["tokens_version"])
+        if "tokens_json" in r:
+            row.update(b_tokens=r["tokens_json"], b_tokens_version=r["tokens_version"])
             tokenized.append(row)
         else:
             scored.append(row)

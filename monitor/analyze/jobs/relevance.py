@@ -33,7 +33,7 @@ from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
     ArticleText, count_articles_for_relevance, get_state, iter_articles_for_relevance, load_model,
-    relevance_labels, save_model, save_relevance, set_state,
+    relevance_labels, save_model, save_relevance, set_state, tokens_json,
 )
 
 MODEL_NAME = "relevance"
@@ -81,7 +81,8 @@ def _fresh_tokens(batch: list[ArticleText]) -> dict[str, tuple[list[str], list[s
 
 def judge_batch(judge: _Judge, batch: list[ArticleText]) -> list[dict]:
     """Tokenize (where the cache is not valid), classify and judge a batch of articles: the
-    result dicts save_relevance takes, with tokens only for freshly tokenized articles."""
+    result dicts save_relevance takes, with tokens (as JSON text, encoded here in the worker
+    rather than in the parent) only for freshly tokenized articles."""
     fresh = _fresh_tokens([a for a in batch if not _cached(a, judge.retokenize)])
     examples = [Example(a.id, a.title, _body(a), a.language, False,
                         tuple(fresh[a.id][1] if a.id in fresh else a.tokens)) for a in batch]
@@ -96,7 +97,7 @@ def judge_batch(judge: _Judge, batch: list[ArticleText]) -> list[dict]:
         result = {"id": article.id, "score": verdict.score, "relevant": verdict.relevant,
                   "reason": verdict.reason}
         if article.id in fresh:
-            result.update(tokens=list(example.tokens), tokens_version=TOKENIZER_VERSION)
+            result.update(tokens_json=tokens_json(example.tokens), tokens_version=TOKENIZER_VERSION)
         results.append(result)
     return results
 
@@ -155,7 +156,7 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
               "full": rescore}
     judge = _Judge(rules, model, settings.topic.threshold, retokenize, zh_dictionary())
     for results in _judged_batches(engine, judge, rescore):
-        counts["tokenized"] += sum("tokens" in r for r in results)
+        counts["tokenized"] += sum("tokens_json" in r for r in results)
         counts["relevant"] += sum(r["relevant"] for r in results)
         counts["scored"] += save_relevance(engine, results)
     set_state(engine, STATE_KEY, state)
