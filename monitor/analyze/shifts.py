@@ -140,12 +140,20 @@ def strength(shift: Shift) -> float:
     return shift.ci_low if shift.effect > 0 else -shift.ci_high
 
 
-def early_evidence(rows: pd.DataFrame, periods: list[str], frame: str, rising: bool) -> tuple[str, ...]:
+def early_evidence(period_rows: Callable[[str], pd.DataFrame], periods: list[str], frame: str,
+                   rising: bool) -> tuple[str, ...]:
     """Evidence of a lasting change: from its first periods, taking later ones of the same
-    segment only until EVIDENCE_ARTICLES are found (sparse series have thin first months)."""
+    segment only until EVIDENCE_ARTICLES are found (sparse series have thin first months).
+    `period_rows` gives one period's observations, asked for only as far as needed: the
+    first period usually suffices, and a segment can span years."""
     evidence: tuple[str, ...] = ()
-    for end in range(1, len(periods) + 1):
-        evidence = evidence_articles(rows[rows["period"].isin(periods[:end])], frame, rising)
+    loaded: list[pd.DataFrame] = []
+    for period in periods:
+        rows = period_rows(period)
+        if rows.empty:   # adds nothing to the evidence of the periods before
+            continue
+        loaded.append(rows)
+        evidence = evidence_articles(pd.concat(loaded, ignore_index=True), frame, rising)
         if len(evidence) >= EVIDENCE_ARTICLES:
             break
     return evidence
@@ -167,7 +175,8 @@ class ObservationEvidence:
                  rising: bool) -> tuple[str, ...]:
         if self._data is None:
             self._data = with_periods(self.observations, self.period)
-        return early_evidence(_scoped(self._data, scope_kind, scope), periods, frame, rising)
+        data = _scoped(self._data, scope_kind, scope)
+        return early_evidence(lambda period: data[data["period"] == period], periods, frame, rising)
 
 
 def _series(table: pd.DataFrame) -> Iterator[tuple[str, str, list[str], list[int], list[int]]]:

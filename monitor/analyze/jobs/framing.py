@@ -21,7 +21,7 @@ from monitor.analyze.frame_model import FrameClassifier
 from monitor.analyze.framing import CompiledFrame, compile_codebook, score_article
 from monitor.analyze.jobs.relevance import STATE_KEY as RELEVANCE_STATE
 from monitor.analyze.relevance import TopicRules
-from monitor.analyze.series import period_bounds, with_periods
+from monitor.analyze.series import period_bounds
 from monitor.analyze.shifts import DayCounts, detect_shifts_in_counts, early_evidence
 from monitor.analyze.text import TOKENIZER_VERSION, has_cjk, zh_dictionary_fingerprint
 from monitor.workers import exit_with_parent
@@ -135,24 +135,27 @@ def _scored_batches(batches: list[list[_Row]], args: tuple) -> Iterator[tuple[li
 
 
 class _StoredEvidence:
-    """Finds a shift's evidence articles in the database: only the scores of its scope and
-    periods are loaded, once per scope and periods (the frames of a scope share them)."""
+    """Finds a shift's evidence articles in the database: the scores of its scope are loaded
+    one period at a time, as early_evidence asks for them, and kept for the scope's other
+    frames (the shifts of a scope come together)."""
 
     def __init__(self, conn: Connection, frames: list[str], period: str):
         self.conn, self.frames, self.period = conn, frames, period
-        self.loaded: dict[tuple, pd.DataFrame] = {}
+        self.loaded: dict[tuple[str, str, str], pd.DataFrame] = {}
 
     def __call__(self, scope_kind: str, scope: str, frame: str, periods: list[str],
                  rising: bool) -> tuple[str, ...]:
-        key = (scope_kind, scope, tuple(periods))
+        return early_evidence(lambda label: self._period_rows(scope_kind, scope, label), periods, frame, rising)
+
+    def _period_rows(self, scope_kind: str, scope: str, label: str) -> pd.DataFrame:
+        key = (scope_kind, scope, label)
         if key not in self.loaded:
-            between = (period_bounds(periods[0], self.period)[0], period_bounds(periods[-1], self.period)[1])
-            rows = store.frame_observations(self.conn, self.frames, scope=(scope_kind, scope),
-                                            between=(between[0].to_pydatetime(), between[1].to_pydatetime()))
-            if len(self.loaded) >= 64:   # bounds memory; shifts of one scope come together
+            start, end = period_bounds(label, self.period)
+            if len(self.loaded) >= 256:   # bounds memory
                 self.loaded.clear()
-            self.loaded[key] = with_periods(rows, self.period)
-        return early_evidence(self.loaded[key], periods, frame, rising)
+            self.loaded[key] = store.frame_observations(self.conn, self.frames, scope=(scope_kind, scope),
+                                                        between=(start.to_pydatetime(), end.to_pydatetime()))
+        return self.loaded[key]
 
 
 def _cached_zh(engine: Engine, settings: Settings) -> bool:
