@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from monitor.analyze.series import with_periods
 from monitor.analyze.shifts import (ShiftOptions, change_points, count_table, day_counts, detect_shifts,
-                                    newcombe_interval, split_binomial, with_period_labels)
+                                    early_evidence, newcombe_interval, split_binomial, with_period_labels)
 
 
 def _planted(before: float, after: float, months: int = 24, per_month: int = 20, seed: int = 1):
@@ -82,3 +83,19 @@ def test_no_split_changes_the_share_by_more_than_the_periods_range():
         assert effect <= shares.max() - shares.min()
     flat = np.array([3, 4, 3, 4, 3, 4]), np.array([40, 40, 40, 40, 40, 40])
     assert change_points(*flat, ShiftOptions()) == []
+
+
+def test_evidence_reads_later_periods_only_while_too_few_articles_were_found():
+    def finder(per_month: int):
+        data, asked = with_periods(_planted(0.7, 0.15, per_month=per_month), "month"), []
+        def period_rows(period: str) -> pd.DataFrame:
+            asked.append(period)
+            return data[data["period"] == period]
+        return period_rows, asked
+    periods = ["2018-01", "2018-02", "2018-03", "2018-04", "2018-05", "2018-06"]
+    rows, asked = finder(20)
+    evidence = early_evidence(rows, periods, "surveillance", True)
+    assert asked == ["2018-01"] and len(evidence) == 5 and all(e.startswith("m0-") for e in evidence)
+    rows, asked = finder(2)   # at most two articles a month carry the frame
+    evidence = early_evidence(rows, periods, "surveillance", True)
+    assert 3 <= len(asked) < len(periods) and asked == periods[:len(asked)] and len(evidence) == 5
