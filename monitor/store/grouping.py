@@ -36,8 +36,9 @@ _STORY_INPUT = (articles.c.id, articles.c.published_at, articles.c.language, art
 
 
 def clear_stories(conn: Connection) -> None:
-    """Forget every story (for a full rebuild)."""
-    conn.execute(articles.update().where(articles.c.story_id.is_not(None)).values(story_id=None))
+    """Forget every story row (for a full rebuild). Articles keep their story ids until
+    the rebuild overwrites them: rewriting only the ids that change spares SQLite a
+    rewrite of every grouped article (most ids come back unchanged)."""
     conn.execute(stories.delete())
 
 
@@ -53,9 +54,11 @@ def release_ungrouped(conn: Connection) -> set[str]:
     return lost
 
 
-def unassigned_story_inputs(conn: Connection) -> list[sa.Row]:
-    """Relevant originals not yet in a story."""
-    query = sa.select(*_STORY_INPUT).where(_GROUPED).where(articles.c.story_id.is_(None))
+def story_inputs(conn: Connection, *, unassigned_only: bool = True) -> list[sa.Row]:
+    """Relevant originals not yet in a story (or all of them, with their story ids)."""
+    query = sa.select(*_STORY_INPUT).where(_GROUPED)
+    if unassigned_only:
+        query = query.where(articles.c.story_id.is_(None))
     return list(conn.execute(query))
 
 

@@ -2,7 +2,8 @@
 
 Incremental by default: only articles without a story are placed, against the stories
 still open around their dates. `full=True` forgets every story and rebuilds from all
-articles (the same ids come back, as ids derive from each story's first article).
+articles (the same ids come back, as ids derive from each story's first article, so
+only the articles whose story id changed are written).
 """
 
 from __future__ import annotations
@@ -43,22 +44,26 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         if full:
             grouping.clear_stories(conn)
         emptied = grouping.release_ungrouped(conn)
-        new_rows = grouping.unassigned_story_inputs(conn)
+        new_rows = grouping.story_inputs(conn, unassigned_only=not full)
         stored = None if full else Frequencies.from_json(grouping.get_state(conn, FREQUENCIES_KEY))
         context_rows: list[sa.Row] = []
         if new_rows:
             earliest = min(row.published_at for row in new_rows)
             open_ids = grouping.open_story_ids(conn, earliest - timedelta(days=params.window_days))
             context_rows = grouping.story_member_inputs(conn, open_ids)
-    docs = [_doc(row, glossary, params) for row in [*context_rows, *new_rows]]
+    docs = ([_doc(row, glossary, params, row.story_id) for row in context_rows]
+            + [_doc(row, glossary, params, None) for row in new_rows])
     frequencies = _frequencies(stored, docs, len(context_rows))
     assigned = assign_stories(docs, params, frequencies)
     touched = set(assigned.values()) | emptied
     with engine.begin() as conn:
-        grouping.set_article_stories(conn, assigned)
+        previous = {row.id: row.story_id for row in new_rows}   # set only in a full run
+        grouping.set_article_stories(conn, {article: story for article, story in assigned.items()
+                                            if story != previous[article]})
         known = {doc.story_id for doc in docs if doc.story_id} | set(assigned.values())
         missing = touched - known   # stories that only lost members: load what is left
-        extra = [_doc(row, glossary, params) for row in grouping.story_member_inputs(conn, missing)]
+        extra = [_doc(row, glossary, params, row.story_id)
+                 for row in grouping.story_member_inputs(conn, missing)]
         members = [doc for doc in [*docs, *extra]
                    if (assigned.get(doc.id) or doc.story_id) in touched]
         summaries = summarize(members, assigned, params, frequencies)
@@ -83,11 +88,12 @@ def _frequencies(stored: Frequencies | None, docs: list[StoryDoc], n_context: in
     return stored
 
 
-def _doc(row: sa.Row, glossary: Glossary, params: StoryParams) -> StoryDoc:
+def _doc(row: sa.Row, glossary: Glossary, params: StoryParams, story_id: str | None) -> StoryDoc:
+    """The row's StoryDoc; `story_id` None makes it an article to place."""
     return story_doc(id=row.id, published=row.published_at, language=row.language,
                      outlet=row.outlet, title=row.title, lead=row.lead or "",
                      tokens=cached_tokens(row), glossary=glossary, params=params,
-                     story_id=row.story_id)
+                     story_id=story_id)
 
 
 def _story_row(story: Story) -> dict:

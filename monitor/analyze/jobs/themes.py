@@ -52,7 +52,10 @@ def _docs(rows, glossary: ConceptIndex) -> list[ThemeDoc]:
 
 def _refit(engine: Engine, glossary: ConceptIndex, wanted_k: int | None, total: int, now: datetime) -> dict:
     with engine.connect() as conn:
-        docs = _docs(grouping.theme_inputs(conn), glossary)
+        rows = grouping.theme_inputs(conn)
+    previous = {row.id: row.theme_id for row in rows}
+    docs = _docs(rows, glossary)
+    rows.clear()   # the docs hold what fitting needs; the rows' token lists can go
     fit = fit_themes(docs, wanted_k)
     with engine.begin() as conn:
         stored = {t["id"]: t for t in grouping.load_themes(conn, active_only=False)}
@@ -67,10 +70,12 @@ def _refit(engine: Engine, glossary: ConceptIndex, wanted_k: int | None, total: 
         grouping.add_theme_events(conn, [{"at": now, "kind": kind, "theme_id": theme_id,
                                           "related": list(related)}
                                          for kind, theme_id, related in match.events])
-        grouping.clear_article_themes(conn)
-        grouping.set_article_themes(conn, {article: theme_id
-                                           for theme_id, theme in zip(match.ids, fit.themes)
-                                           for article in theme.article_ids})
+        theme_of = {article: theme_id for theme_id, theme in zip(match.ids, fit.themes)
+                    for article in theme.article_ids}
+        # Matched themes keep their ids, so most articles keep theme: write only changes.
+        grouping.set_article_themes(conn, {article: theme_of.get(article)
+                                           for article, theme_id in previous.items()
+                                           if theme_of.get(article) != theme_id})
         grouping.set_state(conn, STATE_KEY, _state(fit, total, wanted_k, now), now)
     kinds = [kind for kind, _, _ in match.events]
     return {"refit": True, "k": fit.k, "articles": sum(len(t.article_ids) for t in fit.themes),
