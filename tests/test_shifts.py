@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+from scipy.stats import fisher_exact
 
 from monitor.analyze.series import with_periods
 from monitor.analyze.shifts import (ShiftOptions, change_points, count_table, day_counts, detect_shifts,
-                                    early_evidence, newcombe_interval, split_binomial, with_period_labels)
+                                    early_evidence, fisher_p_values, newcombe_interval, split_binomial, with_period_labels)
 
 
 def _planted(before: float, after: float, months: int = 24, per_month: int = 20, seed: int = 1):
@@ -99,3 +102,15 @@ def test_evidence_reads_later_periods_only_while_too_few_articles_were_found():
     rows, asked = finder(2)   # at most two articles a month carry the frame
     evidence = early_evidence(rows, periods, "surveillance", True)
     assert 3 <= len(asked) < len(periods) and asked == periods[:len(asked)] and len(evidence) == 5
+
+
+def test_fisher_p_values_are_scipys_to_the_last_bit():
+    """Every small table (zeros, ties, both tails) and large ones like a scope's periods."""
+    rng = np.random.default_rng(0)
+    small = np.array(list(itertools.product(range(7), repeat=4)), dtype=np.int64)
+    large = np.column_stack([rng.integers(0, 60, 400), rng.integers(0, 400, 400),
+                             rng.integers(0, 300, 400), rng.integers(0, 3000, 400)])
+    tables = np.vstack([small, large])
+    expected = [fisher_exact([[a, b], [c, d]])[1] for a, b, c, d in tables]
+    assert fisher_p_values(tables).tolist() == expected
+    assert fisher_p_values(np.zeros((0, 4), dtype=np.int64)).tolist() == []

@@ -25,13 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import accumulate, groupby
 from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, false_discovery_control, fisher_exact
+from scipy.stats import chi2, false_discovery_control, hypergeom
 
 from monitor.analyze.series import SCOPES, period_label, wilson_interval, with_periods
 from monitor.models import Shift
@@ -203,15 +202,74 @@ def baseline_candidates(table: pd.DataFrame, options: ShiftOptions) -> list[dict
                 continue
             effect = k / n - k0 / n0
             found.append({"scope": scope, "frame": frame, "period": periods[i],
-                          "n": n, "k": k, "n0": n0, "k0": k0, "effect": effect,
-                          "p": _fisher_p(k, n - k, k0, n0 - k0)})
+                          "n": n, "k": k, "n0": n0, "k0": k0, "effect": effect})
+    tables = np.array([(c["k"], c["n"] - c["k"], c["k0"], c["n0"] - c["k0"]) for c in found], dtype=np.int64)
+    for c, p in zip(found, fisher_p_values(tables.reshape(-1, 4)).tolist()):
+        c["p"] = p
     return found
 
 
-@lru_cache(maxsize=65536)
-def _fisher_p(a: int, b: int, c: int, d: int) -> float:
-    """Fisher's exact test p-value of [[a, b], [c, d]] (memoised: many cells repeat)."""
-    return float(fisher_exact([[a, b], [c, d]])[1])
+_FISHER_EPSILON = 1e-14
+
+
+def fisher_p_values(tables: np.ndarray) -> np.ndarray:
+    """Two-sided Fisher's exact test p-value of each 2x2 table [[a, b], [c, d]] (rows of
+    a, b, c, d): scipy.stats.fisher_exact's algorithm and arithmetic step for step, so the
+    very same floats, but for all tables in a few vectorised calls (one call per table cost
+    0.45 ms, mostly scipy's argument handling: 0.65 s per run at 100,000 articles)."""
+    a, b, c, d = tables.T
+    p = np.ones(len(tables))
+    tested = np.flatnonzero((a + b > 0) & (c + d > 0) & (a + c > 0) & (b + d > 0))   # else p = 1
+    a, n1, n = a[tested], (a + b)[tested], (a + c)[tested]
+    total = n1 + (c + d)[tested]
+
+    def pmf(x: np.ndarray, which: np.ndarray) -> np.ndarray:
+        return hypergeom.pmf(x, total[which], n1[which], n[which])
+
+    everyone = np.arange(len(tested))
+    mode = ((n + 1) * (n1 + 1) / (total + 2)).astype(np.int64)
+    exact, at_mode = pmf(a, everyone), pmf(mode, everyone)
+    with np.errstate(invalid="ignore"):   # 0 / 0 where both are 0: not flat, as in scipy
+        flat = np.abs(exact - at_mode) / np.maximum(exact, at_mode) <= _FISHER_EPSILON
+    cut = exact * (1 + _FISHER_EPSILON)
+    out = np.ones(len(tested))
+    low = np.flatnonzero(~flat & (a < mode))
+    if len(low):
+        tail = hypergeom.cdf(a[low], total[low], n1[low], n[low])
+        far = pmf(n[low], low) > cut[low]
+        guess = _binary_search(lambda x, i: -pmf(x, low[i]), -cut[low], mode[low], n[low])
+        other = hypergeom.sf(guess, total[low], n1[low], n[low])
+        out[low] = np.where(far, tail, tail + other)
+    high = np.flatnonzero(~flat & (a >= mode))
+    if len(high):
+        tail = hypergeom.sf(a[high] - 1, total[high], n1[high], n[high])
+        far = pmf(np.zeros_like(high), high) > cut[high]
+        guess = _binary_search(lambda x, i: pmf(x, high[i]), cut[high], np.zeros_like(high), mode[high])
+        other = hypergeom.cdf(guess, total[high], n1[high], n[high])
+        out[high] = np.where(far, tail, tail + other)
+    p[tested] = np.minimum(out, 1.0)
+    return p
+
+
+def _binary_search(f: Callable[[np.ndarray, np.ndarray], np.ndarray], target: np.ndarray,
+                   lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """scipy.stats' _binary_search_for_binom_tst for many searches at once: the x in
+    [lo, hi] where f(x) <= target < f(x + 1); f(x, i) evaluates searches i at points x."""
+    lo, hi = lo.copy(), hi.copy()
+    result = np.zeros(len(lo), dtype=np.int64)
+    done = np.zeros(len(lo), dtype=bool)
+    while (active := np.flatnonzero(~done & (lo < hi))).size:
+        mid = lo[active] + (hi[active] - lo[active]) // 2
+        value = f(mid, active)
+        below, above = value < target[active], value > target[active]
+        lo[active[below]] = mid[below] + 1
+        hi[active[above]] = mid[above] - 1
+        hit = ~below & ~above
+        result[active[hit]], done[active[hit]] = mid[hit], True
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        result[rest] = np.where(f(lo[rest], rest) <= target[rest], lo[rest], lo[rest] - 1)
+    return result
 
 
 def split_binomial(k: np.ndarray, n: np.ndarray, min_segment: int) -> tuple[int, float] | None:
