@@ -36,26 +36,23 @@ def articles_to_score(conn: Connection, *, full: bool = False) -> list[sa.Row]:
     return list(conn.execute(query.order_by(articles.c.id)))
 
 
-def clear_frame_scores(conn: Connection, article_ids: Sequence[str] | None = None) -> None:
-    """Delete the scores of these articles (all scores when None)."""
-    stmt = frame_scores.delete()
-    if article_ids is not None:
-        stmt = stmt.where(frame_scores.c.article_id.in_(list(article_ids)))
-    conn.execute(stmt)
+def clear_frame_scores(conn: Connection, article_ids: Sequence[str] | None = None) -> int:
+    """Delete the scores of these articles (all scores when None); return how many."""
+    if article_ids is None:
+        return conn.execute(frame_scores.delete()).rowcount or 0
+    ids = list(article_ids)
+    return sum(conn.execute(frame_scores.delete().where(frame_scores.c.article_id.in_(ids[start:start + 5000])))
+               .rowcount or 0 for start in range(0, len(ids), 5000))
 
 
-def unscorable_days(conn: Connection) -> set[str]:
-    """The UTC days of the articles clear_unscorable would clear (their counts change)."""
+def unscorable_scored(conn: Connection) -> dict[str, str]:
+    """Articles with scores that are no longer relevant or now marked duplicates -> their UTC
+    day (those days' counts change). One pass over the articles finds both what to delete
+    and where counts change; usually nothing, and then nothing is deleted."""
     day = utc_day(conn, articles.c.published_at)
-    query = (sa.select(day).distinct()
+    query = (sa.select(articles.c.id, day)
              .where(sa.not_(_scorable()), sa.exists().where(frame_scores.c.article_id == articles.c.id)))
-    return set(conn.execute(query).scalars())
-
-
-def clear_unscorable(conn: Connection) -> int:
-    """Drop scores of articles no longer relevant or now marked duplicates."""
-    gone = sa.select(articles.c.id).where(sa.not_(_scorable()))
-    return conn.execute(frame_scores.delete().where(frame_scores.c.article_id.in_(gone))).rowcount or 0
+    return dict(conn.execute(query).all())
 
 
 SCORE_COLUMNS = ("article_id", "frame", "score", "present", "source", "evidence")

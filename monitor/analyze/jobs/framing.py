@@ -193,9 +193,10 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
     codebook = codebook_for(settings.frames)
     with engine.begin() as conn:
         blob = store.load_model(conn, model_name(codebook))
+        unscorable = store.unscorable_scored(conn)
         # Only the days whose scores change need their counts rebuilt (all, when never built).
-        changed_days = None if full or not is_built(conn) else store.unscorable_days(conn)
-        removed = store.clear_unscorable(conn)
+        changed_days = None if full or not is_built(conn) else set(unscorable.values())
+        removed = store.clear_frame_scores(conn, list(unscorable))
         if full:
             store.clear_frame_scores(conn)
         rows = store.articles_to_score(conn, full=full)
