@@ -178,7 +178,11 @@ class ObservationEvidence:
         return early_evidence(lambda period: data[data["period"] == period], periods, frame, rising)
 
 
-def _series(table: pd.DataFrame) -> Iterator[tuple[str, str, list[str], list[int], list[int]]]:
+# (scope, frame, periods, n, k) of one series, in period order
+Series = tuple[str, str, list[str], list[int], list[int]]
+
+
+def _series(table: pd.DataFrame) -> Iterator[Series]:
     """(scope, frame, periods, n, k) per series of a count table, as plain lists in period
     order: per-series pandas work dominated once the tests ran on counts."""
     table = table.sort_values(["scope", "frame", "period"])
@@ -189,10 +193,10 @@ def _series(table: pd.DataFrame) -> Iterator[tuple[str, str, list[str], list[int
         yield scope, frame, periods, [int(v) for v in ns], [int(v) for v in ks]
 
 
-def baseline_candidates(table: pd.DataFrame, options: ShiftOptions) -> list[dict]:
+def baseline_candidates(series: list[Series], options: ShiftOptions) -> list[dict]:
     """Every testable (scope, frame, period) against its trailing window, with a raw p-value."""
     found = []
-    for scope, frame, periods, ns, ks in _series(table):
+    for scope, frame, periods, ns, ks in series:
         sum_n, sum_k = [0, *accumulate(ns)], [0, *accumulate(ks)]
         for i in range(1, len(periods)):
             start = max(0, i - options.window)
@@ -328,10 +332,10 @@ def _shift(scope_kind: str, scope: str, frame: str, period: str, method: str,
                  ci_high=high, p_value=p, n=n, evidence=evidence)
 
 
-def baseline_shifts(table: pd.DataFrame, scope_kind: str, options: ShiftOptions,
+def baseline_shifts(series: list[Series], scope_kind: str, options: ShiftOptions,
                     evidence: EvidenceFinder) -> list[Shift]:
-    """Periods that differ from their trailing baseline, in one scope kind's count table."""
-    found = baseline_candidates(table, options)
+    """Periods that differ from their trailing baseline, in one scope kind's series."""
+    found = baseline_candidates(series, options)
     if not found:
         return []
     adjusted = false_discovery_control([c["p"] for c in found])
@@ -346,11 +350,11 @@ def baseline_shifts(table: pd.DataFrame, scope_kind: str, options: ShiftOptions,
     return shifts
 
 
-def changepoint_shifts(table: pd.DataFrame, scope_kind: str, options: ShiftOptions,
+def changepoint_shifts(series: list[Series], scope_kind: str, options: ShiftOptions,
                        evidence: EvidenceFinder) -> list[Shift]:
-    """Lasting regime changes, in one scope kind's count table."""
+    """Lasting regime changes, in one scope kind's series."""
     shifts = []
-    for scope, frame, periods, ns, ks in _series(table):
+    for scope, frame, periods, ns, ks in series:
         if sum(ns) < options.min_scope_n:
             continue
         k, n = np.array(ks, dtype=np.int64), np.array(ns, dtype=np.int64)
@@ -378,9 +382,9 @@ def detect_shifts_in_counts(counts: DayCounts, evidence: EvidenceFinder, *, peri
     labelled = with_period_labels(counts, period)
     shifts: list[Shift] = []
     for scope_kind in scopes:
-        table = count_table(labelled, scope_kind)
-        shifts += baseline_shifts(table, scope_kind, options, evidence)
-        shifts += changepoint_shifts(table, scope_kind, options, evidence)
+        series = list(_series(count_table(labelled, scope_kind)))
+        shifts += baseline_shifts(series, scope_kind, options, evidence)
+        shifts += changepoint_shifts(series, scope_kind, options, evidence)
     return sorted(shifts, key=lambda s: -strength(s))
 
 
