@@ -63,7 +63,7 @@ def test_matched_terms_lists_the_positive_evidence_once():
 
 def test_a_term_list_finds_what_checking_each_term_finds_in_order():
     terms = [make_term(t, "ru") for t in ("кредит", "сист* социальн*", "социального кредита",
-                                            "Китай", "кредиты", "кит*", "рейтинг")]
+                                            "Китай", "кредиты", "кит*", "рейтинг", "с*")]
     found = TermList(terms)
     for text in ("Китай строит систему социального кредита, кредиты и рейтинги", "кредит",
                  "социального", "", "китовый рейтинг систем социальных"):
@@ -73,7 +73,7 @@ def test_a_term_list_finds_what_checking_each_term_finds_in_order():
         assert found.any_match(index) == bool(expected)
     index = TokenIndex(tokenize("Китай строит систему социального кредита", "ru"))
     assert [t.text for t in found.matching(index)] == [   # "кредит" stems to кред
-        "сист* социальн*", "социального кредита", "Китай", "кредиты", "кит*"]
+        "сист* социальн*", "социального кредита", "Китай", "кредиты", "кит*", "с*"]
 
 
 def test_an_or_of_many_terms_matches_as_any_of_them():

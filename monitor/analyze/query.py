@@ -32,6 +32,13 @@ class TokenIndex:
         self.distinct = frozenset(self.tokens)
         self._positions: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None   # distinct tokens in order, for prefix lookups
+        self._heads: frozenset[str] | None = None
+
+    def heads(self) -> frozenset[str]:
+        """The first two characters of every distinct token (prefix terms need one of them)."""
+        if self._heads is None:
+            self._heads = frozenset(t[:2] for t in self.distinct)
+        return self._heads
 
     def positions(self, token: str) -> list[int]:
         """Where `token` occurs, in order."""
@@ -85,8 +92,13 @@ class Term(_Node):
 
     @cached_property
     def first(self) -> str | None:
-        """The first token when no token is a prefix (the term can only match where it occurs)."""
-        return None if any(self.wild) or not self.tokens else self.tokens[0]
+        """The first token unless it is a prefix (the term can only match where it occurs)."""
+        return None if not self.tokens or (self.wild and self.wild[0]) else self.tokens[0]
+
+    @cached_property
+    def head(self) -> str | None:
+        """The first two characters of a first token that is a prefix of two or more."""
+        return self.tokens[0][:2] if self.first is None and self.tokens and len(self.tokens[0]) >= 2 else None
 
     def matches(self, index: TokenIndex) -> bool:
         if not any(self.wild):
@@ -150,25 +162,33 @@ Node = Term | Not | And | Or
 
 
 class TermList:
-    """Terms looked up together in one text: those whose first token the text lacks are
-    skipped with one set intersection rather than checked one by one (a topic has dozens
-    of terms, and most articles contain few of them). Prefix terms are always checked."""
+    """Terms looked up together in one text: those whose first token the text lacks (or,
+    for a prefix, whose first two letters no token starts with) are skipped with a set
+    intersection rather than checked one by one (a topic has dozens of terms, and most
+    articles contain few of them)."""
 
     def __init__(self, terms: Sequence[Term]):
         self.terms = tuple(terms)
         self._by_first: dict[str, list[int]] = {}
-        self._always: list[int] = []
+        self._by_head: dict[str, list[int]] = {}
+        self._always: list[int] = []   # one-letter prefixes
         for i, term in enumerate(self.terms):
-            if term.first is None:
-                self._always.append(i)
-            else:
+            if term.first is not None:
                 self._by_first.setdefault(term.first, []).append(i)
+            elif term.head is not None:
+                self._by_head.setdefault(term.head, []).append(i)
+            else:
+                self._always.append(i)
         self._firsts = frozenset(self._by_first)
+        self._heads = frozenset(self._by_head)
 
     def _candidates(self, index: TokenIndex) -> list[int]:
         found = list(self._always)
         for token in self._firsts.intersection(index.distinct):
             found += self._by_first[token]
+        if self._heads:
+            for head in self._heads.intersection(index.heads()):
+                found += self._by_head[head]
         return sorted(found)
 
     def matching(self, index: TokenIndex) -> list[Term]:
