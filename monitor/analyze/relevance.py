@@ -306,7 +306,7 @@ def _count_matrix(rows: Any, columns: Any, shape: tuple[int, int], dtype: Any) -
 
     # Built transposed and turned back, which orders each row's columns by counting (the
     # rows come in order), instead of sorting every row's columns.
-    by_column = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (columns, rows)),
+    by_column = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (columns, rows)),
                               shape=(shape[1], shape[0]))
     counts = by_column.tocsc().T
     counts.sum_duplicates()
@@ -335,14 +335,14 @@ class _WordNgramCounter:
         for token in unigrams:
             self.token_ids.setdefault(token, len(self.token_ids))
         self.unknown = len(self.token_ids)   # the number of every token the vocabulary lacks
-        self.unigram = np.full(self.unknown + 1, -1, dtype=np.int64)
+        self.unigram = np.full(self.unknown + 1, -1, dtype=np.int32)
         for token, feature in unigrams.items():
             self.unigram[self.token_ids[token]] = feature
         keys = np.array([self._pair_key(self.token_ids[a], self.token_ids[b]) for a, b, _ in pairs],
                         dtype=np.int64)
         order = np.argsort(keys)
         self.pair_keys = keys[order]
-        self.pair_features = np.array([f for _, _, f in pairs], dtype=np.int64)[order]
+        self.pair_features = np.array([f for _, _, f in pairs], dtype=np.int32)[order]
 
     def _pair_key(self, first: Any, second: Any) -> Any:
         return first * (self.unknown + 1) + second
@@ -358,7 +358,7 @@ class _WordNgramCounter:
             return None
         ids = np.fromiter(map(self.token_ids.get, tokens, repeat(self.unknown)), dtype=np.int64,
                           count=len(tokens))
-        rows = np.repeat(np.arange(len(documents)), [len(d) for d in documents])
+        rows = np.repeat(np.arange(len(documents), dtype=np.int32), [len(d) for d in documents])
         unigrams = self.unigram[ids]
         found = unigrams >= 0
         # Consecutive tokens of one document whose tokens both occur in the vocabulary.
@@ -420,7 +420,8 @@ class _CharNgramCounter:
         import numpy as np
 
         self.word_ids: dict[str, int] = {}
-        self.grams = np.zeros(0, dtype=np.int64)    # every memoised word's n-grams, in a row
+        # int32 where values allow: a batch gathers millions of n-grams
+        self.grams = np.zeros(0, dtype=np.int32)    # every memoised word's n-grams, in a row
         self.starts = np.zeros(0, dtype=np.int64)   # where each word's n-grams start in it
         self.lengths = np.zeros(0, dtype=np.int64)  # and how many it has
 
@@ -446,7 +447,7 @@ class _CharNgramCounter:
         lengths = np.array([len(g) for g in grams], dtype=np.int64)
         self.starts = np.concatenate([self.starts, len(self.grams) + np.cumsum(lengths) - lengths])
         self.lengths = np.concatenate([self.lengths, lengths])
-        self.grams = np.concatenate([self.grams, np.array([j for g in grams for j in g], dtype=np.int64)])
+        self.grams = np.concatenate([self.grams, np.array([j for g in grams for j in g], dtype=np.int32)])
 
     def counts(self, documents: Sequence[str]) -> Any:
         import numpy as np
@@ -462,7 +463,8 @@ class _CharNgramCounter:
         ids = np.fromiter(map(self.word_ids.__getitem__, words), dtype=np.int64, count=len(words))
         lengths = self.lengths[ids]
         # Each word occurrence contributes its n-grams to its document's row.
-        rows = np.repeat(np.repeat(np.arange(len(documents)), [len(ws) for ws in split]), lengths)
+        rows = np.repeat(np.repeat(np.arange(len(documents), dtype=np.int32), [len(ws) for ws in split]),
+                         lengths)
         first = np.repeat(self.starts[ids] - (np.cumsum(lengths) - lengths), lengths)
         columns = self.grams[first + np.arange(len(first))]
         return _count_matrix(rows, columns, (len(documents), len(self.vectorizer.vocabulary_)),
