@@ -6,7 +6,9 @@ import csv
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 import sqlalchemy as sa
 
 from monitor.analyze import stories as stories_module
@@ -113,6 +115,35 @@ def test_summary_names_the_most_central_article_and_counts():
     assert story.languages == ("en", "zh")
     assert story.first_seen == T0 and story.last_seen == T0 + timedelta(hours=30)
     assert story.headline_article_id in {"a1", "a2", "a3"}   # English majority is the centre
+
+
+def test_centrality_of_all_stories_at_once_is_each_story_s_own_arithmetic():
+    # Rows as doc_vectors leaves them (columns not sorted within a row), float32.
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 30)) < 0.3) * rng.random((40, 30))
+    vectors = sp.csr_matrix(dense.astype(np.float32))
+    vectors.indices, vectors.data = _reversed_within_rows(vectors)
+    groups = [[5, 1, 30], [0], [2, 3, 4, 7, 11, 39], [20, 21]]
+    centrality = stories_module._centrality(vectors, groups)
+    for group in groups:
+        rows = vectors[group]
+        expected = np.asarray((rows @ sp.csr_matrix(rows.sum(axis=0)).T).todense()).ravel()
+        assert centrality[group].tobytes() == expected.tobytes()
+    assert not centrality[[6, 8, 9]].any()   # ungrouped rows
+
+
+def _reversed_within_rows(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    order = np.concatenate([np.arange(end - 1, start - 1, -1)
+                            for start, end in zip(matrix.indptr[:-1], matrix.indptr[1:])])
+    return matrix.indices[order], matrix.data[order]
+
+
+def test_names_and_numbers_start_at_word_and_number_boundaries():
+    text = "Ab1,2 x12 .12 a12 _12 12% 1\u00a0000 1.5. Ёлка O'Neil end-Of Ab_Cd 3Ab X"
+    # Not x12, .12, a12 or 3Ab (inside a word or number), nor the one-letter X; names are
+    # tokenized (stemmed, stop words such as "of" dropped, split at "_").
+    assert stories_module.names_and_numbers(text, "en") == [
+        "#:12", "#:12%", "#:1000", "#:1.5", "n:ab1", "n:елк", "n:o'neil", "n:ab", "n:cd"]
 
 
 # --- the job, through a real database --------------------------------------------------------

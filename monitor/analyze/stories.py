@@ -45,12 +45,15 @@ from sklearn.preprocessing import normalize
 from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
 
 SECONDS_PER_DAY = 86_400.0
+NBSP = "\u00a0"
 
-# Names: capitalised Latin or Cyrillic words (runs of them are split into words).
-_NAME = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]*[\w]")
+# Names: capitalised Latin or Cyrillic words (runs of them are split into words) that
+# start a word. Both patterns open with a character class, which the regex engine scans
+# for quickly; the lookbehind after it (the letter or digit not preceded by ...) does what
+# a leading \b or lookbehind did at every position (1.9 -> 1.0 s at 70,000 articles).
+_NAME = re.compile(r"[A-ZА-ЯЁ](?<!\w[A-ZА-ЯЁ])[\w'’-]*\w")
 # Numbers with at least two digits, thousands separators allowed; a trailing % kept.
-# (One lookbehind for both forms: the alternation of two lookbehinds took twice as long.)
-_NUMBER = re.compile(r"(?<![0-9A-Za-z.,])\d(?:[\d,.\u00a0]*\d%?|%)")
+_NUMBER = re.compile(r"\d(?<![0-9A-Za-z.,]\d)(?:[\d,.\u00a0]*\d%?|%)")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class StoryDoc:
     terms: tuple[str, ...]       # lead tokens plus concept tokens
     entities: tuple[str, ...]    # names and numbers
     story_id: str | None = None
+    bridge: tuple[str, ...] = ()   # concept tokens, then names and numbers: no language's own
 
 
 @dataclass(frozen=True)
@@ -121,12 +125,10 @@ class Glossary:
 
 def names_and_numbers(text: str, language: str) -> list[str]:
     """Entity features of a text: `n:<stem>` per capitalised word, `#:<digits>` per number."""
-    entities: list[str] = []
-    for match in _NUMBER.finditer(text):
-        number = re.sub(r"[,\u00a0]", "", match.group()).rstrip(".")
-        entities.append(f"#:{number}")
-    for match in _NAME.finditer(text):
-        entities.extend(_name_features(match.group(), language))
+    entities = [f"#:{number.replace(',', '').replace(NBSP, '').rstrip('.')}"
+                for number in _NUMBER.findall(text)]
+    for name in _NAME.findall(text):
+        entities += _name_features(name, language)
     return entities
 
 
@@ -141,10 +143,11 @@ def story_doc(*, id: str, published: datetime, language: str, outlet: str, title
               params: StoryParams = StoryParams(), story_id: str | None = None) -> StoryDoc:
     """Build a StoryDoc from an article's cached tokens (title first) and its raw lead."""
     lead_tokens = list(tokens[:params.lead_tokens])
-    terms = tuple(lead_tokens + glossary.concepts(lead_tokens))
-    entities = tuple(names_and_numbers(f"{title}\n{lead}", language))
+    concepts = glossary.concepts(lead_tokens)
+    entities = names_and_numbers(f"{title}\n{lead}", language)
     return StoryDoc(id=id, published=published, language=language, outlet=outlet, title=title,
-                    terms=terms, entities=entities, story_id=story_id)
+                    terms=tuple(lead_tokens + concepts), entities=tuple(entities), story_id=story_id,
+                    bridge=tuple(concepts + entities))
 
 
 def story_id_for(first_article_id: str) -> str:
@@ -228,8 +231,8 @@ def bridge_vectors(docs: Sequence[StoryDoc], frequencies: Frequencies | None = N
     IDF here has no floor: in a topic's coverage a few concepts (the topic itself) are in
     nearly every article, and with scikit-learn's +1 they made any two articles of one week
     look alike across languages, chaining unrelated commentary into one story."""
-    values = [[t for t in doc.terms if t[:2] == "c:"] + list(doc.entities) for doc in docs]
-    return tfidf_rows(values, frequencies or Frequencies.of(docs), idf_floor=0.0).astype(np.float32)
+    return tfidf_rows([doc.bridge for doc in docs], frequencies or Frequencies.of(docs),
+                      idf_floor=0.0).astype(np.float32)
 
 
 def assign_stories(docs: Sequence[StoryDoc], params: StoryParams = StoryParams(),
@@ -370,15 +373,41 @@ def summarize(docs: Sequence[StoryDoc], story_of: Mapping[str, str],
         story = story_of.get(docs[i].id) or docs[i].story_id
         if story:
             groups.setdefault(story, []).append(i)
-    return [_summary(story, [docs[i] for i in idx], vectors[idx]) for story, idx in groups.items()]
+    centrality = _centrality(vectors, list(groups.values()))
+    return [_summary(story, [docs[i] for i in idx], centrality[idx]) for story, idx in groups.items()]
 
 
-def _summary(story: str, ordered: list[StoryDoc], vectors: sp.csr_matrix) -> Story:
-    """A story's summary from its members in time order and their vectors."""
+def _centrality(vectors: sp.csr_matrix, groups: list[list[int]]) -> np.ndarray:
+    """Each grouped row's dot product with the sum of its group's rows, for all groups at
+    once. The arithmetic is a per-group `rows @ rows.sum(axis=0).T`, float for float:
+    centroids add members in group order, and each row's products (float32) are summed
+    in the row's stored order."""
+    centrality = np.zeros(vectors.shape[0], dtype=np.float32)
+    if not groups:
+        return centrality
+    members = np.concatenate([np.asarray(group, dtype=np.int64) for group in groups])
+    sizes = np.array([len(group) for group in groups])
+    indicator = sp.csr_matrix((np.ones(len(members), dtype=np.float32), members,
+                               np.concatenate([[0], np.cumsum(sizes)])),
+                              shape=(len(groups), vectors.shape[0]))
+    centroids = indicator @ vectors
+    centroids.sort_indices()
+    rows = vectors[members]
+    # Look up each entry's centroid weight: (group, column) keys, sorted in the centroids.
+    width = np.int64(vectors.shape[1])
+    keys = (np.repeat(np.arange(len(groups), dtype=np.int64), np.diff(centroids.indptr)) * width
+            + centroids.indices)
+    entry_groups = np.repeat(np.repeat(np.arange(len(groups), dtype=np.int64), sizes), np.diff(rows.indptr))
+    weights = centroids.data[np.searchsorted(keys, entry_groups * width + rows.indices)]
+    products = sp.csr_matrix((rows.data * weights, rows.indices, rows.indptr), shape=rows.shape)
+    centrality[members] = products @ np.ones(rows.shape[1], dtype=np.float32)
+    return centrality
+
+
+def _summary(story: str, ordered: list[StoryDoc], centrality: np.ndarray) -> Story:
+    """A story's summary from its members in time order and their centrality."""
     central = ordered[0]
     if len(ordered) > 1:
-        centroid = sp.csr_matrix(vectors.sum(axis=0))
-        centrality = np.asarray((vectors @ centroid.T).todense()).ravel()
         # Ties go to the earliest article, the one that broke the news; rounded so that
         # float noise does not decide them (two-member stories always tie).
         central = ordered[int(np.argmax(np.round(centrality, 5)))]
