@@ -100,6 +100,10 @@ def test_relevance_results_and_fresh_tokens_are_saved(db_url):
     assert rows["a1"].tokens is None and rows["a1"].relevant is False
     assert rows["a2"].relevance_score is None
     assert [a.id for batch in iter_articles_for_relevance(engine) for a in batch] == ["a2"]
+    for size, sizes in ((1, [1, 1, 1]), (2, [2, 1]), (3, [3]), (4, [3])):
+        batches = list(iter_articles_for_relevance(engine, full=True, batch_size=size))
+        assert [len(b) for b in batches] == sizes
+        assert [a.id for b in batches for a in b] == ["a0", "a1", "a2"]
     assert tokens_json(("a", "б")) == '["a","б"]'
 
 

@@ -73,16 +73,9 @@ def iter_articles_for_relevance(engine: Engine, *, full: bool = False,
             return
         yield [ArticleText(r.id, r.title or "", r.summary or "", r.fulltext, r.language or "und",
                            r.tokens, r.tokens_version) for r in rows]
+        if len(rows) < batch_size:   # the last batch: no query (a scan of every article) for none
+            return
         last = rows[-1].id
-
-
-def count_articles_for_relevance(engine: Engine, *, full: bool = False) -> int:
-    """How many articles iter_articles_for_relevance would yield."""
-    query = sa.select(sa.func.count()).select_from(articles)
-    if not full:
-        query = query.where(articles.c.relevance_score.is_(None))
-    with engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
 
 
 def tokens_json(tokens: Sequence[str]) -> str:

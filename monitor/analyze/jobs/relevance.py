@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from monitor.workers import exit_with_parent
 from monitor.config import Settings
 from monitor.errors import InputError
 from monitor.store.analysis import (
-    ArticleText, count_articles_for_relevance, get_state, iter_articles_for_relevance, load_model,
+    ArticleText, get_state, iter_articles_for_relevance, load_model,
     relevance_labels, save_model, save_relevance, set_state, tokens_json,
 )
 
@@ -120,14 +121,16 @@ def _judge_in_worker(batch: list[ArticleText]) -> list[dict]:
 def _judged_batches(engine: Engine, judge: _Judge, full: bool) -> Iterator[list[dict]]:
     """Results batch by batch; in worker processes (one per core) when there are many."""
     batches = iter_articles_for_relevance(engine, full=full, batch_size=BATCH)
+    # The first batches tell whether there are many (a count would scan every article again).
+    first = list(islice(batches, -(-POOL_MIN_ARTICLES // BATCH)))
     workers = len(os.sched_getaffinity(0))
-    if workers < 2 or count_articles_for_relevance(engine, full=full) < POOL_MIN_ARTICLES:
-        for batch in batches:
+    if workers < 2 or sum(map(len, first)) < POOL_MIN_ARTICLES:
+        for batch in chain(first, batches):
             yield judge_batch(judge, batch)
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(judge,)) as pool:
         pending: deque = deque()
-        for batch in batches:
+        for batch in chain(first, batches):
             pending.append(pool.submit(_judge_in_worker, batch))
             if len(pending) >= workers * IN_FLIGHT:
                 yield pending.popleft().result()
