@@ -42,10 +42,11 @@ import scipy.sparse as sp
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.preprocessing import normalize
 
-from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
+from monitor.analyze.text import add_zh_words, has_cjk, stem_phrase, stop_word_set, tokenize
 
 SECONDS_PER_DAY = 86_400.0
 NBSP = "\u00a0"
+_ZH_WORD = re.compile("[\u4e00-\u9fd5]+")   # characters jieba segments (text._JIEBA_HAN)
 
 # Names: capitalised Latin or Cyrillic words (runs of them are split into words) that
 # start a word. Both patterns open with a character class, which the regex engine scans
@@ -102,15 +103,33 @@ class Glossary:
 
     def __init__(self, glossary: Mapping[str, Mapping[str, Sequence[str]]]):
         by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._zh_terms: list[str] = []   # the Chinese terms met so far, for jieba
         for concept, terms_by_language in glossary.items():
             for language, terms in terms_by_language.items():
                 if language == "zh":
-                    add_zh_words(terms)   # keep multi-character terms whole
+                    self._zh_terms += terms
                 for term in terms:
-                    phrase = stem_phrase(term, language)
+                    phrase = self._phrase(term, language)
                     if phrase:
                         by_first.setdefault(phrase[0], []).append((phrase, concept))
         self._by_first = by_first
+
+    def _phrase(self, term: str, language: str) -> tuple[str, ...]:
+        """The term's tokens. A Chinese word is one token once jieba knows it (add_zh_words
+        gives it a frequency no split of it can beat), so it is taken whole without loading
+        jieba (a second per run); any other term with CJK characters is segmented by jieba,
+        after the Chinese terms met so far, as they all were added before."""
+        word = term.strip()
+        if language == "zh" and _ZH_WORD.fullmatch(word) and word not in stop_word_set("zh"):
+            return (word,)
+        if has_cjk(term):
+            self.teach_segmenter()
+        return stem_phrase(term, language)
+
+    def teach_segmenter(self) -> None:
+        """Add the glossary's Chinese terms to jieba's words: call before tokenizing Chinese
+        text whose tokens must match the glossary's (the relevance job did, for cached tokens)."""
+        add_zh_words(self._zh_terms)
 
     def concepts(self, tokens: Sequence[str]) -> list[str]:
         """Concept tokens (`c:<concept>`) for every glossary phrase found in `tokens`."""

@@ -28,9 +28,13 @@ def story_params(settings: Settings) -> StoryParams:
                        threshold=settings.analysis.story_threshold)
 
 
+def has_cached_tokens(row: sa.Row) -> bool:
+    return row.tokens is not None and row.tokens_version == TOKENIZER_VERSION
+
+
 def cached_tokens(row: sa.Row) -> list[str]:
     """The article's cached tokens, or fresh ones when the cache is absent or stale."""
-    if row.tokens is not None and row.tokens_version == TOKENIZER_VERSION:
+    if has_cached_tokens(row):
         return list(row.tokens)
     lead = getattr(row, "lead", None) or getattr(row, "summary", "") or ""
     return tokenize(f"{row.title}\n{lead}", row.language)
@@ -90,6 +94,8 @@ def _frequencies(stored: Frequencies | None, docs: list[StoryDoc], n_context: in
 
 def _doc(row: sa.Row, glossary: Glossary, params: StoryParams, story_id: str | None) -> StoryDoc:
     """The row's StoryDoc; `story_id` None makes it an article to place."""
+    if not has_cached_tokens(row):
+        glossary.teach_segmenter()   # fresh tokens must split Chinese as the cached ones do
     return story_doc(id=row.id, published=row.published_at, language=row.language,
                      outlet=row.outlet, title=row.title, lead=row.lead or "",
                      tokens=cached_tokens(row), glossary=glossary, params=params,
