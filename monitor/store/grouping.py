@@ -46,12 +46,12 @@ def release_ungrouped(conn: Connection) -> set[str]:
     """Take articles that are no longer relevant originals out of their stories and
     themes; return the story ids that lost members."""
     stale = sa.or_(articles.c.relevant.is_not(True), articles.c.duplicate_of.is_not(None))
-    lost = set(conn.execute(sa.select(articles.c.story_id).distinct()
-                            .where(articles.c.story_id.is_not(None)).where(stale)).scalars())
-    conn.execute(articles.update().where(stale)
-                 .where(sa.or_(articles.c.story_id.is_not(None), articles.c.theme_id.is_not(None)))
-                 .values(story_id=None, theme_id=None))
-    return lost
+    grouped = sa.or_(articles.c.story_id.is_not(None), articles.c.theme_id.is_not(None))
+    # One scan of the table finds them (usually none); the update then goes by id.
+    held = conn.execute(sa.select(articles.c.id, articles.c.story_id).where(stale).where(grouped)).all()
+    for chunk in _chunks([row.id for row in held]):
+        conn.execute(articles.update().where(articles.c.id.in_(chunk)).values(story_id=None, theme_id=None))
+    return {row.story_id for row in held if row.story_id is not None}
 
 
 def story_inputs(conn: Connection, *, unassigned_only: bool = True) -> list[sa.Row]:
