@@ -9,13 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import sqlalchemy as sa
 from sklearn.metrics import normalized_mutual_info_score
 
-from monitor.analyze import themes as themes_module
 from monitor.analyze.jobs import themes as themes_job
-from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, make_vectorizer, tokenize
+from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize
 from monitor.analyze.themes import (ConceptIndex, FittedTheme, ThemeDoc, concept_mode, display_term, fit_themes, headlines,
                                     match_themes, partition_nmi, surface_forms)
 from monitor.config import parse_settings
@@ -76,32 +74,6 @@ def test_partition_nmi_agrees_with_scikit_learn():
         a = [rng.randrange(rng.randint(1, 5)) for _ in range(40)]
         b = [rng.randrange(rng.randint(1, 5)) for _ in range(40)]
         assert partition_nmi(np.array(a), np.array(b)) == pytest.approx(normalized_mutual_info_score(a, b), abs=1e-9)
-
-
-def test_written_out_nmf_gives_scikit_learn_s_factors_bit_for_bit():
-    rng = np.random.default_rng(2)
-    dense = (rng.random((120, 60)) < 0.15) * rng.random((120, 60))
-    matrix = sp.csr_matrix(dense.astype(np.float32))
-    for k in (3, 5, 8):
-        model = themes_module._nmf(k, seed=1)
-        expected_w = model.fit_transform(matrix)
-        w, h = themes_module._nmf_fit(matrix, k, seed=1)
-        assert w.dtype == expected_w.dtype == np.float32
-        assert w.tobytes() == expected_w.tobytes()
-        assert h.tobytes() == model.components_.tobytes()
-
-
-def test_bulk_counting_vectorizer_gives_scikit_learn_s_matrix():
-    rng = random.Random(4)
-    docs = [tuple(rng.choice("abcdefghij") + rng.choice("xyz") for _ in range(rng.randint(0, 30)))
-            for _ in range(200)]
-    options = {"min_df": 2, "max_df": 0.5, "max_features": 15}
-    expected = make_vectorizer(**options).fit_transform(docs)
-    vectorizer = themes_module._vectorizer(**options)
-    matrix = vectorizer.fit_transform(docs)
-    assert type(matrix) is type(expected)
-    assert (matrix != expected).nnz == 0 and np.array_equal(matrix.indices, expected.indices)
-    assert list(vectorizer.get_feature_names_out()) == list(make_vectorizer(**options).fit(docs).get_feature_names_out())
 
 
 def _theme(weights: dict[str, float], name: str) -> FittedTheme:

@@ -41,8 +41,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
-from sklearn.decomposition._cdnmf_fast import _update_cdnmf_fast
-from sklearn.decomposition._nmf import _initialize_nmf
 from sklearn.feature_extraction.text import TfidfVectorizer, _align_api_if_sparse
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
@@ -248,13 +246,12 @@ def _stability_and_coherence(sample: sp.csr_matrix, binary: sp.csc_matrix, k: in
     runs, coherence = [], 0.0
     for run in range(subsamples):
         part = np.sort(rng.choice(n, int(0.8 * n), replace=False))
-        rows = sample[part]
-        weights, components = _nmf_fit(rows, k, run)
+        model = _nmf(k, run)
         labels = np.full(n, -1)
-        labels[part] = _refine(rows, weights.argmax(axis=1), k)
+        labels[part] = _refine(sample[part], model.fit_transform(sample[part]).argmax(axis=1), k)
         runs.append(labels)
         if run == 0:
-            coherence = npmi_coherence(binary, [np.argsort(-row)[:10] for row in components])
+            coherence = npmi_coherence(binary, [np.argsort(-row)[:10] for row in model.components_])
     agreement = []
     for a, b in itertools.combinations(runs, 2):
         shared = (a >= 0) & (b >= 0)
@@ -300,31 +297,8 @@ def npmi_coherence(binary: sp.csc_matrix, top_terms: Sequence[Sequence[int]]) ->
     return float(np.mean(values)) if values else 0.0
 
 
-NMF_MAX_ITER = 200
-NMF_TOL = 1e-3
-
-
 def _nmf(k: int, seed: int) -> NMF:
-    return NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=NMF_MAX_ITER, tol=NMF_TOL)
-
-
-def _nmf_fit(matrix: sp.csr_matrix, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """W and H of `_nmf(k, seed).fit_transform(matrix)`, float for float: scikit-learn's
-    coordinate descent written out so that the transpose the H step multiplies by is
-    built once, as CSR (the same sums in the same order), instead of at every iteration,
-    and without its per-call checks: choosing k runs 48 fits of up to 200 iterations."""
-    w, h = _initialize_nmf(matrix, k, init="nndsvda", random_state=seed)
-    w, ht = np.ascontiguousarray(w), np.ascontiguousarray(h.T)
-    transposed = matrix.T.tocsr()
-    order = np.arange(k, dtype=np.intp)
-    for iteration in range(NMF_MAX_ITER):
-        violation = _update_cdnmf_fast(w, np.dot(ht.T, ht), matrix @ ht, order)
-        violation += _update_cdnmf_fast(ht, np.dot(w.T, w), transposed @ w, order)
-        if iteration == 0:
-            initial = violation
-        if initial == 0 or violation / initial <= NMF_TOL:
-            break
-    return w, ht.T
+    return NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=200, tol=1e-3)
 
 
 def _partition(matrix: sp.csr_matrix, k: int, rng: np.random.Generator) -> np.ndarray:
