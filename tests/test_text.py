@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
+import json
 import pickle
 import random
 import threading
+from pathlib import Path
 
+import jieba
 import pytest
 
 from monitor.analyze import text
 from monitor.analyze.text import (
     TOKENIZER_VERSION, add_zh_words, contains_phrase, make_vectorizer, ngrams, phrase_positions,
-    stem_phrase, tokenize, zh_dictionary,
+    stem_phrase, tokenize, zh_dictionary, zh_word_frequency,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CHINESE = ("国家发展改革委、人民银行印发《关于加快推进社会信用体系建设的指导意见》，要求各地建立"
            "失信被执行人名单制度。芝麻信用分在杭州试点；王小明说：这是一个新词汇吗？"
@@ -57,23 +61,29 @@ def test_chinese_inside_an_english_article_is_segmented():
     assert tokenize("The term 社会信用体系 means", "en") == ["term", "社会信用体系", "mean"]
 
 
-def _random_cjk_runs(count: int) -> list[str]:
-    rng = random.Random(3)
-    common = list("社会信用体系统一代码的了是人民中国家银行失信被执行名单杭州试点王小明说这新词")
-    # outside jieba's range, and characters its HMM has no emission for in some states (ties)
-    rare = ["\u3400", "\u4dbf", "\u9fd6", "\u9fff", "\ufa6e", "\ufa70", "龘", "爩", *"丂丆丌丒丄丅丏両"]
-    short = ["".join(p) for n in range(1, 6) for p in itertools.product("丄丂丌社", repeat=n)]
-    ties = ["丌社社社社社", "亀社社社社社", "的社社社社社"]   # equal HMM scores decide these
-    return short + ties + ["".join(rng.choices(common + rare, k=rng.randint(1, 40))) for _ in range(count)]
+def _real_chinese_runs() -> list[str]:
+    """Every run of CJK characters in the project's own Chinese texts (demo corpus, relevance
+    dev set)."""
+    texts = [CHINESE]
+    for path in (ROOT / "monitor" / "demo" / "corpus" / "items_zh.jsonl", ROOT / "tests" / "data" / "relevance_dev.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts += [value for value in row.values() if isinstance(value, str)]
+    return [run for t in texts for run in text._CJK_RUN.findall(t)]
 
 
 def test_chinese_words_are_jieba_s_accurate_mode_with_hmm():
-    add_zh_words(["社会信用体系", "失信被执行人名单"])
+    """jieba-fast-dat, given jieba's dictionary, gives jieba's own words on real text."""
+    words = ["社会信用体系", "失信被执行人名单"]
+    add_zh_words(words)
+    reference = jieba.Tokenizer()
+    for word in zh_dictionary():   # every word this process's segmenter was taught
+        reference.add_word(word, freq=zh_word_frequency(word))
     stops = text.stop_word_set("zh")
-    runs = text._CJK_RUN.findall(CHINESE) + _random_cjk_runs(3000)
-    for run in runs + runs:   # the second time from the HMM memo
-        expected = [w for w in text._segmenter().cut(run) if w not in stops]
-        assert text._zh_tokens(run) == expected
+    runs = _real_chinese_runs()
+    assert sum(map(len, runs)) > 20_000
+    for run in runs:
+        assert text._zh_tokens(run) == [w for w in reference.cut(run) if w not in stops], run
     assert "失信被执行人名单" in tokenize(CHINESE, "zh")
 
 
