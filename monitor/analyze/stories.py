@@ -46,7 +46,7 @@ from monitor.analyze.text import add_zh_words, has_cjk, stem_phrase, stop_word_s
 
 SECONDS_PER_DAY = 86_400.0
 NBSP = "\u00a0"
-_ZH_WORD = re.compile("[\u4e00-\u9fd5]+")   # characters jieba segments (text._JIEBA_HAN)
+_ZH_WORD = re.compile("[\u4e00-\u9fd5]+")   # the Han range jieba segments into words
 
 # Names: capitalised Latin or Cyrillic words (runs of them are split into words) that
 # start a word. Both patterns open with a character class, which the regex engine scans

@@ -41,14 +41,21 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def execute_plain(conn: Connection, stmt: sa.Executable, rows: Sequence[dict[str, Any]],
-                  chunk: int = 5000) -> None:
-    """Run `stmt` once per row, handing the driver plain values (JSON already as text, as
-    SQLAlchemy's JSON type writes it): for hundreds of thousands of rows SQLAlchemy's per-row
-    parameter processing cost about as much as the database's work."""
+def execute_plain(conn: Connection, stmt: sa.Executable, rows: Sequence[Sequence[Any]],
+                  columns: Sequence[str], chunk: int = 5000) -> None:
+    """Run `stmt` once per row of values in `columns` order, handing the driver plain values
+    (JSON already as text, as SQLAlchemy's JSON type writes it): for hundreds of thousands
+    of rows SQLAlchemy's per-row parameter processing cost about as much as the database's
+    work. Rows already in the driver's parameter order (sqlite3's) go as they are."""
     compiled = stmt.compile(dialect=conn.dialect)
     order = compiled.positiontup
-    params = [tuple(row[name] for name in order) for row in rows] if order else list(rows)
+    if order is None:   # named parameters (psycopg)
+        params: Sequence = [dict(zip(columns, row)) for row in rows]
+    elif list(order) == list(columns):
+        params = rows
+    else:
+        at = [list(columns).index(name) for name in order]
+        params = [tuple(row[i] for i in at) for row in rows]
     for start in range(0, len(params), chunk):
         conn.exec_driver_sql(compiled.string, params[start:start + chunk])
 
@@ -97,18 +104,19 @@ def save_relevance(engine: Engine, results: Sequence[dict[str, Any]]) -> int:
     with_tokens = articles.update().where(where).values(
         **verdict, tokens=sa.bindparam("b_tokens"), tokens_version=sa.bindparam("b_tokens_version"))
     without_tokens = articles.update().where(where).values(**verdict)
+    verdict_columns = ("b_id", "b_score", "b_relevant", "b_reason")
+    token_columns = (*verdict_columns, "b_tokens", "b_tokens_version")
     tokenized, scored = [], []
     for r in results:
-        row = {"b_id": r["id"], "b_score": r["score"], "b_relevant": r["relevant"], "b_reason": r["reason"]}
+        row = (r["id"], r["score"], r["relevant"], r["reason"])
         if "tokens_json" in r:
-            row.update(b_tokens=r["tokens_json"], b_tokens_version=r["tokens_version"])
-            tokenized.append(row)
+            tokenized.append((*row, r["tokens_json"], r["tokens_version"]))
         else:
             scored.append(row)
     with engine.begin() as conn:
-        for stmt, rows in ((with_tokens, tokenized), (without_tokens, scored)):
+        for stmt, rows, columns in ((with_tokens, tokenized, token_columns), (without_tokens, scored, verdict_columns)):
             if rows:
-                execute_plain(conn, stmt, rows)
+                execute_plain(conn, stmt, rows, columns)
     return len(results)
 
 
