@@ -1,10 +1,12 @@
 """Synthetic articles for scale benchmarks: N feeds x M items in English, Russian and Chinese.
 
-Deterministic (seeded). Text is made of pseudo-words drawn with Zipf-like frequencies
-(so TF-IDF sees a realistic long tail), titles of 8-14 words and leads of 40-90 words
-(Chinese: characters in proportion). About half of the articles belong to a planted event
-(a new event every ~3 days, each with its own key words, a name and a number, covered in
-all three languages over a few days); about 70% carry the topic's name and are relevant.
+Deterministic (seeded). Text is made of words drawn with Zipf-like frequencies (so TF-IDF
+sees a realistic long tail): pseudo-words in English and Russian, and in Chinese the most
+frequent words of jieba's dictionary, so that segmentation meets real words. Titles have
+8-14 words and leads 40-90 (Chinese: words in proportion). Half of the articles belong to a
+planted event covered in all three languages over three days, each with its own key words,
+a name and a number; event sizes are heavy-tailed as in real coverage (Pareto: most events
+have two to five articles, a few have hundreds). About 70% carry the topic's name.
 
     from benchmarks.datagen import generate_articles, insert_articles
     rows = generate_articles(100_000, feeds=200, seed=0)
@@ -21,6 +23,7 @@ from itertools import accumulate
 
 import sqlalchemy as sa
 
+from monitor.analyze.text import JIEBA_DICTIONARY
 from monitor.store.schema import articles
 
 LANGUAGES = ("en", "en", "en", "ru", "zh")          # the share of feeds per language
@@ -28,7 +31,6 @@ GROUPS = {"en": ("western", "think-tank"), "ru": ("russian",), "zh": ("chinese-s
 TOPIC = {"en": "social credit system", "ru": "система социального кредита", "zh": "社会信用体系"}
 _EN_SYLLABLES = "ba be bi bo ca co da de di do fa fe ga go ha he la le li lo ma me mi mo na ne no pa pe po ra re ri ro sa se si so ta te ti to va ve vi".split()
 _RU_SYLLABLES = "ба бе би бо ва ве ви во да де ди до за зе ка ке ки ко ла ле ли ло ма ме ми мо на не ни но ра ре ри ро са се си со та те ти то".split()
-_ZH_CHARS = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系".replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,11 @@ class _Event:
 
 
 class _Vocabulary:
-    """Pseudo-words per language with Zipf-like sampling weights."""
+    """Words per language (pseudo-words; real ones in Chinese) with Zipf-like sampling weights."""
 
     def __init__(self, rng: random.Random, size: int = 4000):
         self.words = {"en": self._make(rng, _EN_SYLLABLES, size), "ru": self._make(rng, _RU_SYLLABLES, size),
-                      "zh": ["".join(rng.choices(_ZH_CHARS, k=2)) for _ in range(size)]}
+                      "zh": _frequent_chinese_words(size)}
         self.cumulative = list(accumulate(1.0 / (rank + 1) for rank in range(size)))
 
     @staticmethod
@@ -55,10 +57,22 @@ class _Vocabulary:
         return rng.choices(self.words[language], cum_weights=self.cumulative, k=k)
 
 
+def _frequent_chinese_words(size: int) -> list[str]:
+    """The `size` most frequent Han words of jieba's dictionary, most frequent first."""
+    entries = []
+    with open(JIEBA_DICTIONARY, encoding="utf-8") as handle:
+        for line in handle:
+            word, frequency = line.split()[:2]
+            if all("\u4e00" <= char <= "\u9fff" for char in word):
+                entries.append((-int(frequency), word))
+    return [word for _, word in sorted(entries)[:size]]
+
+
 def _text(words: list[str], language: str) -> str:
     if language == "zh":
         return "".join(words) + "。"
-    return " ".join(words).capitalize() + "."
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] + "."   # str.capitalize would lower-case the names
 
 
 def generate_articles(count: int, *, feeds: int = 200, seed: int = 0,
@@ -67,19 +81,32 @@ def generate_articles(count: int, *, feeds: int = 200, seed: int = 0,
     """`count` article rows (dicts for the articles table) spread over `feeds` feeds and `days` days."""
     rng = random.Random(seed)
     vocabulary = _Vocabulary(random.Random(12345))   # the same words whatever the seed
-    events = [_Event(day=d, words={lang: vocabulary.sample(rng, lang, 6)[:6] + [f"{lang}{i}"]
-                                   for lang in ("en", "ru", "zh")},
-                     name=f"Name{i}", number=str(1000 + i))
-              for i, d in enumerate(range(0, days, 3))]
     feed_languages = [LANGUAGES[i % len(LANGUAGES)] for i in range(feeds)]
     rows = []
-    for n in range(count):
+    for n, (day, event) in enumerate(_schedule(rng, vocabulary, count, days)):
         feed = n % feeds
-        language = feed_languages[feed]
-        day = rng.uniform(0, days)
-        event = events[min(int(day // 3), len(events) - 1)] if rng.random() < 0.5 else None
-        rows.append(_row(rng, vocabulary, n, seed, feed, language, start + timedelta(days=day), event))
+        rows.append(_row(rng, vocabulary, n, seed, feed, feed_languages[feed],
+                         start + timedelta(days=day), event))
     return rows
+
+
+def _schedule(rng: random.Random, vocabulary: _Vocabulary, count: int,
+              days: int) -> list[tuple[float, _Event | None]]:
+    """(day, event) for `count` articles in random order: half of them in events whose
+    sizes follow a Pareto law (shape 1.2, at least 2, at most 500), each event's articles
+    within three days of its start; the rest on uniformly drawn days, in no event."""
+    schedule: list[tuple[float, _Event | None]] = []
+    while len(schedule) < count // 2:
+        size = min(500, int(2 * rng.paretovariate(1.2)), count // 2 - len(schedule))
+        number = len(schedule)
+        event = _Event(day=rng.uniform(0, days),
+                       words={lang: vocabulary.sample(rng, lang, 6) + [f"{lang}{number}"]
+                              for lang in ("en", "ru", "zh")},
+                       name=f"Name{number}", number=str(1000 + number))
+        schedule += [(min(days, event.day + rng.uniform(0, 3)), event) for _ in range(max(size, 1))]
+    schedule += [(rng.uniform(0, days), None) for _ in range(count - len(schedule))]
+    rng.shuffle(schedule)
+    return schedule
 
 
 def _row(rng: random.Random, vocabulary: _Vocabulary, n: int, seed: int, feed: int, language: str,
