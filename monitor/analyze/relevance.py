@@ -375,7 +375,26 @@ class _WordNgramCounter:
         counts = self.counts(documents)
         if counts is None:
             return self.vectorizer.transform(documents)
-        return self.vectorizer._tfidf.transform(counts, copy=False)
+        return _tfidf_of_counts(self.vectorizer, counts)
+
+
+def _tfidf_of_counts(vectorizer: Any, counts: Any) -> Any:
+    """The fitted TfidfVectorizer's weighting of a count matrix, from its public settings and
+    `idf_`: sublinear tf, times idf, then the norm, as its transform applies them in turn."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    weighted = counts.astype(vectorizer.dtype, copy=True)
+    if vectorizer.sublinear_tf:
+        np.log(weighted.data, out=weighted.data)
+        weighted.data += 1.0
+    if vectorizer.use_idf:
+        weighted.data *= vectorizer.idf_[weighted.indices]
+    return normalize(weighted, norm=vectorizer.norm, copy=False) if vectorizer.norm else weighted
+
+
+def _fitted_tfidf(vectorizer: Any) -> bool:
+    return hasattr(vectorizer, "vocabulary_") and (not vectorizer.use_idf or hasattr(vectorizer, "idf_"))
 
 
 def _word_counter(vectorizer: Any) -> _WordNgramCounter | None:
@@ -384,7 +403,7 @@ def _word_counter(vectorizer: Any) -> _WordNgramCounter | None:
     analyzer = getattr(vectorizer, "analyzer", None)
     if not (isinstance(analyzer, _NgramAnalyzer) and tuple(analyzer.ngram_range) == (1, 2)
             and not vectorizer.binary and vectorizer.input == "content"
-            and hasattr(vectorizer, "vocabulary_") and hasattr(vectorizer, "_tfidf")):
+            and _fitted_tfidf(vectorizer)):
         return None
     pairs: list[tuple[str, str, int]] = []
     unigrams: dict[str, int] = {}
@@ -472,7 +491,7 @@ class _CharNgramCounter:
 
     def transform(self, documents: Sequence[str]) -> Any:
         """What vectorizer.transform(documents) returns (same values, same positions)."""
-        return self.vectorizer._tfidf.transform(self.counts(documents), copy=False)
+        return _tfidf_of_counts(self.vectorizer, self.counts(documents))
 
 
 def _char_counter(vectorizer: Any) -> _CharNgramCounter | None:
@@ -480,8 +499,7 @@ def _char_counter(vectorizer: Any) -> _CharNgramCounter | None:
     are ones the shortcut does not reproduce exactly."""
     plain = (getattr(vectorizer, "analyzer", None) == "char_wb" and vectorizer.preprocessor is None
              and vectorizer.strip_accents is None and vectorizer.input == "content"
-             and not vectorizer.binary and hasattr(vectorizer, "vocabulary_")
-             and hasattr(vectorizer, "_tfidf"))
+             and not vectorizer.binary and _fitted_tfidf(vectorizer))
     return _CharNgramCounter(vectorizer) if plain else None
 
 
