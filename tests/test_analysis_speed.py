@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.analyze import ngram_counts
 from monitor.analyze import relevance as rel
 from monitor.analyze.codebook import codebook_for
 from monitor.analyze.framing import annotate, compile_codebook, score_article
@@ -40,13 +41,13 @@ def test_memoised_char_ngrams_give_the_vectorizer_matrix(examples):
     chars = dict(model.pipeline.named_steps["features"].transformer_list)["chars"]
     vectorizer = chars.named_steps["tfidf"]
     texts = [e.full_text.lower() for e in examples] + ["", "x", "  Tab\tand  SPACES ", "ΣΑΣ 社会"]
-    counter = rel._char_counter(vectorizer)
+    counter = ngram_counts.char_counter(vectorizer)
     assert counter is not None
     for batch in (texts, texts[::-1]):   # the second batch runs on a warm memo
         expected, got = vectorizer.transform(batch), counter.transform(batch)
         assert (expected != got).nnz == 0 and np.array_equal(expected.indices, got.indices)
     docs = rel._docs(examples)
-    assert np.array_equal(model.pipeline.predict_proba(docs), rel._predict_proba(model.pipeline, docs, {}))
+    assert np.array_equal(model.pipeline.predict_proba(docs), ngram_counts.predict_proba(model.pipeline, docs, {}))
 
 
 def test_prefix_terms_match_as_a_scan_would():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitor.analyze import ngram_counts
 from monitor.analyze import relevance as rel
 from monitor.analyze.jobs import relevance as job
 from monitor.analyze.text import TOKENIZER_VERSION, tokenize
@@ -156,7 +157,7 @@ def test_bulk_word_ngram_counts_give_the_vectorizer_matrix(small_labels):
     model = rel.train(small_labels)
     words = dict(model.pipeline.named_steps["features"].transformer_list)["words"]
     vectorizer = words.named_steps["tfidf"]
-    counter = rel._word_counter(vectorizer)
+    counter = ngram_counts.word_counter(vectorizer)
     assert counter is not None
     documents = words.named_steps["select"].transform(rel._docs(small_labels))
     unseen_pair = [documents[0][1], documents[1][2], "never-seen", documents[0][1]]
@@ -168,24 +169,6 @@ def test_bulk_word_ngram_counts_give_the_vectorizer_matrix(small_labels):
         assert np.array_equal(expected.data, got.data)
     assert counter.counts([["a b"]]) is None   # a token with a space is left to the vectorizer
     assert counter.counts(documents).sum() > len(documents)
-
-
-def test_bulk_char_ngram_counts_give_the_vectorizer_matrix(small_labels):
-    import numpy as np
-
-    model = rel.train(small_labels)
-    chars = dict(model.pipeline.named_steps["features"].transformer_list)["chars"]
-    vectorizer = chars.named_steps["tfidf"]
-    counter = rel._char_counter(vectorizer)
-    assert counter is not None
-    texts = chars.named_steps["select"].transform(rel._docs(small_labels))
-    for batch in (texts, ["", "A", "Социальный КРЕДИТ  社会信用体系 x", texts[0] * 3]):
-        expected, got = vectorizer.transform(batch), counter.transform(batch)
-        assert expected.dtype == got.dtype and expected.shape == got.shape
-        assert np.array_equal(expected.indptr, got.indptr)
-        assert np.array_equal(expected.indices, got.indices)
-        assert np.array_equal(expected.data, got.data)
-    assert counter.transform(texts).nnz > len(texts)
 
 
 def test_stored_model_probabilities_equal_the_pipeline_s(small_labels):
