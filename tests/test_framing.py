@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from monitor.analyze.codebook import builtin_names, codebook_for, load_builtin
@@ -135,6 +137,19 @@ def test_cached_tokens_score_exactly_as_fresh_tokenizing(social_credit, title, b
     fresh = score_article(title, body, language, social_credit)
     assert score_article(title, body, language, social_credit, tokens=tokens) == fresh
     assert any(s.score > 0 for s in fresh)
+
+
+def test_every_negation_cue_quote_and_worded_break_makes_a_text_not_plain():
+    """_NOT_PLAIN's lookahead lists the characters its matches can start with; a cue whose
+    first letter were missing from it would let a negated text pass as plain."""
+    from monitor.analyze.framing import _NEGATION, _plain
+
+    cues = re.findall(r"[^\W\d_][\w']*", re.sub(r"\\[a-zA-Z]", " ", _NEGATION.pattern))
+    assert {"not", "never", "didn't", "нет", "без", "并非", "不存在"} <= set(cues)
+    quotes = ["«a»", "“a”", "„a“", '"a"', "「a」", "『a』", "‘a’", "'a'"]
+    for marked in [*cues, *(cue.capitalize() for cue in cues), *quotes, ", but", ", однако"]:
+        assert not _plain(f"x {marked} y"), marked
+    assert _plain("Nothing here is known, and China's aid is done")   # cue letters inside words
 
 
 def test_a_plain_body_is_not_tokenized_again(social_credit):
