@@ -72,19 +72,27 @@ class Term:
 class CompiledFrame:
     id: str
     terms: dict[str, tuple[Term, ...]]   # language -> terms
-    # language -> first stem -> indexes of the terms starting with it: an article is only
-    # checked for the few terms whose first word it contains
-    by_first: dict[str, dict[str, list[int]]] = field(default_factory=dict, compare=False)
     first_stems: set[str] = field(default_factory=set, compare=False)   # of every language
+    # article language -> (every language's terms, the article's language first; first
+    # stem -> the positions there of the terms starting with it): an article is only
+    # checked for the few terms whose first word it contains
+    by_first: dict[str, tuple[tuple[Term, ...], dict[str, list[int]]]] = field(
+        default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        for language, terms in self.terms.items():
+        for language in [*self.terms, ""]:   # "": a language without terms of its own
+            ordered = tuple(term for lang in sorted(self.terms, key=lambda lang: lang != language)
+                            for term in self.terms[lang])
             index: dict[str, list[int]] = {}
-            for i, term in enumerate(terms):
+            for i, term in enumerate(ordered):
                 if term.stems:
                     index.setdefault(term.stems[0], []).append(i)
-            self.by_first[language] = index
+            self.by_first[language] = (ordered, index)
             self.first_stems.update(index)
+
+    def terms_by_first(self, language: str) -> tuple[tuple[Term, ...], dict[str, list[int]]]:
+        """Every language's terms, `language`'s first, and where each first stem starts one."""
+        return self.by_first.get(language) or self.by_first[""]
 
 
 @dataclass(frozen=True)
@@ -221,27 +229,25 @@ def frame_weight(parts: Sequence[AnnotatedTokens], frame: CompiledFrame, languag
         present = set().union(*(part.positions for part in parts))
     if present.isdisjoint(frame.first_stems):   # most frames: no term can match
         return weight, evidence
-    for lang in sorted(frame.terms, key=lambda lang: lang != language):
-        # Only terms whose first stem occurs can match; skipping the others (in order) changes
-        # nothing, since a repeat of a term that cannot match cannot match either.
-        first = frame.by_first[lang]
-        candidates = sorted(i for stem in present.intersection(first) for i in first[stem])
-        for term in (frame.terms[lang][i] for i in candidates):
-            if term.stems in seen:
-                continue
-            seen.add(term.stems)
-            kept, negated = [], False
-            for part in parts:
-                for start in part.phrase_starts(term.stems):
-                    if start in part.negated:
-                        negated = True
-                    else:
-                        kept.append(part.factor[start])
-            if kept:
-                weight += term.weight * _decayed(kept)
-                evidence.append(term.text)
-            elif negated:
-                evidence.append(f"not {term.text}")
+    # Only terms whose first stem occurs can match; skipping the others (in order) changes
+    # nothing, since a repeat of a term that cannot match cannot match either.
+    ordered, first = frame.terms_by_first(language)
+    for term in (ordered[i] for i in sorted(i for stem in present.intersection(first) for i in first[stem])):
+        if term.stems in seen:
+            continue
+        seen.add(term.stems)
+        kept, negated = [], False
+        for part in parts:
+            for start in part.phrase_starts(term.stems):
+                if start in part.negated:
+                    negated = True
+                else:
+                    kept.append(part.factor[start])
+        if kept:
+            weight += term.weight * _decayed(kept)
+            evidence.append(term.text)
+        elif negated:
+            evidence.append(f"not {term.text}")
     return weight, evidence
 
 
