@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,10 @@ import sqlalchemy as sa
 
 from monitor.analyze import stories as stories_module
 from monitor.analyze.jobs import stories as stories_job
-from monitor.analyze.stories import Glossary, StoryParams, assign_stories, story_doc, story_id_for, summarize
-from monitor.analyze.text import add_zh_words, stem_phrase, tokenize
-from monitor.config import load_settings, parse_settings
+from monitor.analyze.glossary import Glossary
+from monitor.analyze.stories import StoryParams, assign_stories, story_doc, story_id_for, summarize
+from monitor.analyze.text import tokenize
+from monitor.config import parse_settings
 from monitor.store import grouping, open_engine
 from monitor.store.schema import articles, stories
 
@@ -117,22 +117,6 @@ def test_summary_names_the_most_central_article_and_counts():
     assert story.languages == ("en", "zh")
     assert story.first_seen == T0 and story.last_seen == T0 + timedelta(hours=30)
     assert story.headline_article_id in {"a1", "a2", "a3"}   # English majority is the centre
-
-
-def test_glossary_takes_chinese_words_whole_as_jieba_would_after_learning_them():
-    topic = load_settings(Path(__file__).resolve().parents[1] / "feeds.yaml").topic.glossary
-    topic = {**topic, "mixed": {"zh": ["信用 code", "的"], "ja": ["信用スコア"]}}   # jieba's path
-    glossary = Glossary(topic)
-    expected: dict[str, list] = {}
-    for concept, terms_by_language in topic.items():
-        for language, terms in terms_by_language.items():
-            if language == "zh":
-                add_zh_words(terms)
-            for term in terms:
-                if phrase := stem_phrase(term, language):
-                    expected.setdefault(phrase[0], []).append((phrase, concept))
-    assert glossary._by_first == expected
-    assert ("社会信用体系",) in [phrase for phrase, _ in expected["社会信用体系"]]
 
 
 def test_centrality_of_all_stories_at_once_is_each_story_s_own_arithmetic():

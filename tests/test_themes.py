@@ -14,7 +14,8 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from monitor.analyze.jobs import themes as themes_job
 from monitor.analyze.text import TOKENIZER_VERSION, add_zh_words, tokenize
-from monitor.analyze.themes import (ConceptIndex, FittedTheme, ThemeDoc, concept_mode, display_term, fit_themes, headlines,
+from monitor.analyze.glossary import Glossary
+from monitor.analyze.themes import (FittedTheme, ThemeDoc, concept_mode, display_term, fit_themes, headlines,
                                     match_themes, partition_nmi, surface_forms)
 from monitor.config import parse_settings
 from monitor.store import grouping, open_engine
@@ -149,7 +150,7 @@ def _concept_docs(corpus, glossary) -> list[ThemeDoc]:
 
 def test_a_multilingual_corpus_gives_themes_that_span_languages():
     corpus = _multilingual(15)
-    glossary = ConceptIndex(parse_settings(GLOSSARY_YAML).topic.glossary)
+    glossary = Glossary(parse_settings(GLOSSARY_YAML).topic.glossary)
     docs = _concept_docs(corpus, glossary)
     assert concept_mode(docs)
     fit = fit_themes(docs)
@@ -166,16 +167,6 @@ def test_a_multilingual_corpus_gives_themes_that_span_languages():
     # Without concepts the same corpus is fitted on words alone.
     words_only = [ThemeDoc(id=d.id, title=d.title, tokens=d.tokens, language=d.language) for d in docs]
     assert not concept_mode(words_only) and fit_themes(words_only).word_weight is None
-
-
-def test_concept_index_matches_phrases_in_every_language():
-    index = ConceptIndex({"travel bans": {"en": ["travel ban"], "ru": ["запрет на поездки"], "zh": ["限制乘坐"]},
-                          "courts": {"en": ["courts"]}})
-    add_zh_words(["限制乘坐"])
-    assert index.concepts(tokenize("Courts widen travel bans; a ban on travel", "en")) == (
-        "c:courts", "c:travel bans")
-    assert index.concepts(tokenize("Запрет на поездки для должников", "ru")) == ("c:travel bans",)
-    assert index.concepts(tokenize("失信被执行人将被限制乘坐火车", "zh")) == ("c:travel bans",)
 
 
 def test_concept_mode_needs_several_languages_and_a_covering_glossary():

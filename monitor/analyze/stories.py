@@ -42,11 +42,11 @@ import scipy.sparse as sp
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.preprocessing import normalize
 
-from monitor.analyze.text import add_zh_words, has_cjk, stem_phrase, stop_word_set, tokenize
+from monitor.analyze.glossary import Glossary
+from monitor.analyze.text import tokenize
 
 SECONDS_PER_DAY = 86_400.0
 NBSP = "\u00a0"
-_ZH_WORD = re.compile("[\u4e00-\u9fd5]+")   # the Han range jieba segments into words
 
 # Names: capitalised Latin or Cyrillic words (runs of them are split into words) that
 # start a word. Both patterns open with a character class, which the regex engine scans
@@ -96,50 +96,6 @@ class Story:
     outlets: tuple[str, ...]
     languages: tuple[str, ...]
     article_ids: tuple[str, ...]
-
-
-class Glossary:
-    """The topic's concept glossary compiled to token phrases, for any article language."""
-
-    def __init__(self, glossary: Mapping[str, Mapping[str, Sequence[str]]]):
-        by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        self._zh_terms: list[str] = []   # the Chinese terms met so far, for jieba
-        for concept, terms_by_language in glossary.items():
-            for language, terms in terms_by_language.items():
-                if language == "zh":
-                    self._zh_terms += terms
-                for term in terms:
-                    phrase = self._phrase(term, language)
-                    if phrase:
-                        by_first.setdefault(phrase[0], []).append((phrase, concept))
-        self._by_first = by_first
-
-    def _phrase(self, term: str, language: str) -> tuple[str, ...]:
-        """The term's tokens. A Chinese word is one token once jieba knows it (add_zh_words
-        gives it a frequency no split of it can beat), so it is taken whole without loading
-        jieba (a second per run); any other term with CJK characters is segmented by jieba,
-        after the Chinese terms met so far, as they all were added before."""
-        word = term.strip()
-        if language == "zh" and _ZH_WORD.fullmatch(word) and word not in stop_word_set("zh"):
-            return (word,)
-        if has_cjk(term):
-            self.teach_segmenter()
-        return stem_phrase(term, language)
-
-    def teach_segmenter(self) -> None:
-        """Add the glossary's Chinese terms to jieba's words: call before tokenizing Chinese
-        text whose tokens must match the glossary's (the relevance job did, for cached tokens)."""
-        add_zh_words(self._zh_terms)
-
-    def concepts(self, tokens: Sequence[str]) -> list[str]:
-        """Concept tokens (`c:<concept>`) for every glossary phrase found in `tokens`."""
-        by_first = self._by_first
-        found: list[str] = []
-        for i in [i for i, token in enumerate(tokens) if token in by_first]:
-            for phrase, concept in by_first[tokens[i]]:
-                if tuple(tokens[i:i + len(phrase)]) == phrase:
-                    found.append(f"c:{concept}")
-        return found
 
 
 def names_and_numbers(text: str, language: str) -> list[str]:

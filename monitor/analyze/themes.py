@@ -43,7 +43,8 @@ from sklearn.decomposition import NMF
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from monitor.analyze.text import make_vectorizer, stem_phrase, tokenize
+from monitor.analyze.glossary import CONCEPT
+from monitor.analyze.text import make_vectorizer, tokenize
 
 K_CANDIDATES = range(3, 11)
 SELECTION_SAMPLE = 2000      # articles used to choose k
@@ -59,7 +60,6 @@ CONCEPT_SELECTION_TERMS = 1500   # concepts are frequent, so they stay among the
 STATE_TERMS = 200            # centroid terms kept per theme for matching and assignment
 MATCH_THRESHOLD = 0.3        # cosine of centroids above which two themes are "the same"
 
-CONCEPT = "c:"               # prefix of glossary concept features (as in analyze.stories)
 WORD_WEIGHT = 0.5            # weight of the word block beside the concept block
 MIN_LANGUAGE_SHARE = 0.05    # a language counts when it has this share of the articles
 MIN_CONCEPT_COVERAGE = 0.6   # share of articles that must mention some glossary concept
@@ -98,37 +98,6 @@ class ThemeFit:
     k: int
     diagnostics: dict[int, dict[str, float]] = field(default_factory=dict)
     word_weight: float | None = None       # None: fitted on words alone; else concepts + words
-
-
-_CJK_TERM = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-
-
-class ConceptIndex:
-    """Glossary phrases -> concept features, matched on cached tokens like
-    analyze.stories.Glossary, but without loading jieba (a second per run): a Chinese term
-    is one token, since the relevance job adds every glossary term to jieba's dictionary
-    before it caches tokens."""
-
-    def __init__(self, glossary: Mapping[str, Mapping[str, Sequence[str]]]):
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-        for concept, terms_by_language in glossary.items():
-            for language, terms in terms_by_language.items():
-                for term in terms:
-                    phrase = ((term.strip(),) if _CJK_TERM.fullmatch(term.strip())
-                              else stem_phrase(term, language))
-                    if phrase:
-                        self._by_first[phrase[0]].append((phrase, CONCEPT + concept))
-
-    def concepts(self, tokens: Sequence[str]) -> tuple[str, ...]:
-        """A concept feature per glossary phrase occurrence in `tokens`."""
-        by_first = self._by_first
-        found = []
-        # Positions first (one pass in C-speed comprehension), phrases only where one starts.
-        for i in [i for i, token in enumerate(tokens) if token in by_first]:
-            for phrase, concept in by_first[tokens[i]]:
-                if len(phrase) == 1 or tuple(tokens[i:i + len(phrase)]) == phrase:
-                    found.append(concept)
-        return tuple(found)
 
 
 def concept_mode(docs: Sequence[ThemeDoc]) -> bool:

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.analyze.stories import (Frequencies, Glossary, Story, StoryDoc, StoryParams,
-                                     assign_stories, story_doc, summarize)
+from monitor.analyze.glossary import Glossary
+from monitor.analyze.stories import (Frequencies, Story, StoryDoc, StoryParams, assign_stories,
+                                     story_doc, summarize)
 from monitor.analyze.text import TOKENIZER_VERSION, tokenize
 from monitor.config import Settings
 from monitor.store import grouping

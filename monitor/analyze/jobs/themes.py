@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.analyze.jobs.stories import cached_tokens
-from monitor.analyze.themes import ConceptIndex, FittedTheme, ThemeDoc, ThemeFit, assign_to_centroids, fit_themes, match_themes
+from monitor.analyze.glossary import Glossary
+from monitor.analyze.jobs.stories import cached_tokens, has_cached_tokens
+from monitor.analyze.themes import FittedTheme, ThemeDoc, ThemeFit, assign_to_centroids, fit_themes, match_themes
 from monitor.config import Settings
 from monitor.store import grouping
 
@@ -34,23 +35,25 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         stored = grouping.load_themes(conn)
     refit = (full or not stored or not state or state.get("k_setting") != wanted_k
              or total >= REFIT_GROWTH * state.get("docs", 0))
-    glossary = ConceptIndex(settings.topic.glossary)
+    glossary = Glossary(settings.topic.glossary)
     if refit:
         return _refit(engine, glossary, wanted_k, total, now)
     return _place_new(engine, glossary, stored, state)
 
 
-def _docs(rows, glossary: ConceptIndex) -> list[ThemeDoc]:
+def _docs(rows, glossary: Glossary) -> list[ThemeDoc]:
     docs = []
     for row in rows:
+        if not has_cached_tokens(row):
+            glossary.teach_segmenter()   # fresh tokens must split Chinese as the cached ones do
         tokens = tuple(cached_tokens(row))
         docs.append(ThemeDoc(id=row.id, title=row.title, tokens=tokens, language=row.language or "",
-                             concepts=glossary.concepts(tokens),
+                             concepts=tuple(glossary.concepts(tokens)),
                              text=f"{row.title}\n{row.summary or ''}"))
     return docs
 
 
-def _refit(engine: Engine, glossary: ConceptIndex, wanted_k: int | None, total: int, now: datetime) -> dict:
+def _refit(engine: Engine, glossary: Glossary, wanted_k: int | None, total: int, now: datetime) -> dict:
     with engine.connect() as conn:
         rows = grouping.theme_inputs(conn)
     previous = {row.id: row.theme_id for row in rows}
@@ -94,7 +97,7 @@ def _no_themes(conn: Connection, stored: dict, now: datetime) -> dict:
     return {"refit": True, "k": 0, "articles": 0, "retirements": len(active)}
 
 
-def _place_new(engine: Engine, glossary: ConceptIndex, stored: list[dict], state: dict) -> dict:
+def _place_new(engine: Engine, glossary: Glossary, stored: list[dict], state: dict) -> dict:
     with engine.begin() as conn:
         docs = _docs(grouping.theme_inputs(conn, unassigned_only=True), glossary)
         centroids = {t["id"]: t["model_state"]["weights"] for t in stored if t.get("model_state")}
