@@ -72,11 +72,12 @@ def run(engine: Engine, settings: Settings, *, full: bool = False) -> dict:
         members = [doc for doc in [*docs, *extra]
                    if (assigned.get(doc.id) or doc.story_id) in touched]
         summaries = summarize(members, assigned, params, frequencies)
-        grouping.save_stories(conn, [_story_row(story) for story in summaries])
+        now = datetime.now(timezone.utc)   # one time for the run's writes
+        grouping.save_stories(conn, [_story_row(story, now) for story in summaries])
         grouping.delete_stories(conn, touched - {story.id for story in summaries})
         total = grouping.count_stories(conn)
         if new_rows or stored is None:
-            grouping.set_state(conn, FREQUENCIES_KEY, frequencies.to_json(), datetime.now(timezone.utc))
+            grouping.set_state(conn, FREQUENCIES_KEY, frequencies.to_json(), now)
     existing = {doc.story_id for doc in docs}   # built once: inside the loop it was quadratic
     new_stories = set(assigned.values()) - existing
     return {"articles": len(new_rows), "new_stories": len(new_stories),
@@ -103,9 +104,9 @@ def _doc(row: sa.Row, glossary: Glossary, params: StoryParams, story_id: str | N
                      story_id=story_id)
 
 
-def _story_row(story: Story) -> dict:
+def _story_row(story: Story, now: datetime) -> dict:
     return {"id": story.id, "headline": story.headline,
             "headline_article_id": story.headline_article_id,
             "first_seen": story.first_seen, "last_seen": story.last_seen,
             "article_count": story.article_count, "outlets": list(story.outlets),
-            "languages": list(story.languages), "updated_at": datetime.now(timezone.utc)}
+            "languages": list(story.languages), "updated_at": now}
