@@ -5,6 +5,7 @@ after M new ones. Each run happens in a fresh child process so its peak RSS is i
     .venv/bin/python benchmarks/bench_analyze_scale.py --untimed relevance --jobs stories,themes
 
 Targets (issue 7): full run <= 60 s and <= 2 GB peak; incremental <= 10% of the full run.
+After the full run it also scores the stories against the events the generator planted.
 Articles come from benchmarks/datagen.py and are inserted directly (ingest is measured by
 bench_ingest.py); the topic is the starter feeds.yaml's.
 """
@@ -22,13 +23,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.datagen import generate_articles, insert_articles  # noqa: E402
+from benchmarks.bench_wikiref_stories import bcubed_f1  # noqa: E402
+from benchmarks.datagen import generate_articles, insert_articles, planted_event  # noqa: E402
 from monitor.analyze.runner import JOBS  # noqa: E402
 from monitor.cli.setup import starter_config  # noqa: E402
 from monitor.store import open_engine  # noqa: E402
+from monitor.store.schema import articles  # noqa: E402
 
 
 def child(config: Path, db_url: str, full: bool, jobs: list[str]) -> None:
@@ -84,6 +89,17 @@ def run_child(config: Path, db_url: str, full: bool, jobs: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _story_quality(engine, rows: list[dict]) -> float:
+    """B-cubed F1 of the stories of the grouped articles against the planted events (an
+    article in no event is a story of its own)."""
+    gold = {row["id"]: f"event:{event}" if (event := planted_event(row["summary"])) else "noise"
+            for row in rows}
+    with engine.connect() as conn:
+        stories = dict(conn.execute(sa.select(articles.c.id, articles.c.story_id)
+                                    .where(articles.c.story_id.is_not(None))).all())
+    return bcubed_f1(stories, {i: gold[i] for i in stories})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -120,6 +136,8 @@ def main() -> None:
               f"(largest worker {full['worker_peak_mb']} MB)  {full['steps']}")
         print(f"                 CPU seconds {full['cpu']}")
         print(f"                 {full['counts']}")
+        if "stories" in jobs:
+            print(f"stories against the planted events: B-cubed F1 {_story_quality(engine, rows):.3f}")
         last = max(row["published_at"] for row in rows)
         new_rows = generate_articles(args.new, feeds=args.feeds, seed=1, start=last - timedelta(days=2), days=7)
         insert_articles(engine, new_rows)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
@@ -127,6 +128,15 @@ def _row(rng: random.Random, vocabulary: _Vocabulary, n: int, seed: int, feed: i
             "outlet": f"Outlet {feed}", "group_name": rng.choice(GROUPS[language]),
             "feed": f"feed-{feed}", "content_hash": hashlib.sha1(f"{title}{summary}".encode()).hexdigest(),
             "categories": [], "date_flag": "ok"}
+
+
+_EVENT_MARK = re.compile(r"(?:en|ru|zh)(\d+) ?Name\1")   # an event's marker word, then its name
+
+
+def planted_event(summary: str) -> str | None:
+    """The planted event a generated summary covers (its number), or None."""
+    found = _EVENT_MARK.search(summary)
+    return found.group(1) if found else None
 
 
 def insert_articles(engine: sa.Engine, rows: list[dict], chunk: int = 5000) -> None:
