@@ -3,7 +3,8 @@
 An article is a vector made of two blocks, each L2-normalised, then joined and normalised
 again (so one cosine mixes both):
 
-    text block      TF-IDF of the title and lead tokens (analyze.text), plus one
+    text block      TF-IDF of the title and lead tokens (analyze.text; IDF without
+                    scikit-learn's +1: words in nearly every article weigh next to nothing), plus one
                     `c:<concept>` token per glossary concept the text mentions, so that
                     English, Russian and Chinese coverage of one event share features;
     entity block    names (capitalised Latin/Cyrillic words, stemmed) and numbers
@@ -189,11 +190,16 @@ def tfidf_rows(values: Sequence[Sequence[str]], frequencies: Frequencies,
 def doc_vectors(docs: Sequence[StoryDoc], params: StoryParams,
                 frequencies: Frequencies | None = None) -> sp.csr_matrix:
     """L2-normalised rows mixing the text block and the entity block of each document
-    (IDF from `frequencies`, else from `docs` themselves)."""
+    (IDF from `frequencies`, else from `docs` themselves).
+
+    The text block's IDF has no floor: coverage of one topic shares its words (social,
+    credit, system) in nearly every article, and with scikit-learn's +1 those words alone
+    made two unrelated articles of a busy week similar enough to join one story. Names and
+    numbers keep the +1: a name in many articles still says which event one is about."""
     if not docs:
         return sp.csr_matrix((0, 1), dtype=np.float32)
     frequencies = frequencies or Frequencies.of(docs)
-    blocks = [tfidf_rows([doc.terms for doc in docs], frequencies)]
+    blocks = [tfidf_rows([doc.terms for doc in docs], frequencies, idf_floor=0.0)]
     if params.entity_weight > 0:
         blocks.append(tfidf_rows([doc.entities for doc in docs], frequencies) * params.entity_weight)
     return normalize(sp.hstack(blocks, format="csr")).astype(np.float32)
