@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from monitor.analyze import stories as stories_module
 from monitor.analyze.jobs import stories as stories_job
 from monitor.analyze.glossary import Glossary
-from monitor.analyze.stories import StoryParams, assign_stories, story_doc, story_id_for, summarize
+from monitor.analyze.stories import StoryDoc, StoryParams, assign_stories, story_doc, story_id_for, summarize
 from monitor.analyze.text import tokenize
 from monitor.config import parse_settings
 from monitor.store import grouping, open_engine
@@ -69,6 +70,22 @@ def test_the_glossary_and_numbers_bring_chinese_coverage_into_the_story():
     without = assign_stories(_docs(DRAFT_LAW, glossary=NO_GLOSSARY),
                              StoryParams(bridge_weight=0.0, entity_weight=0.0))
     assert without["a4"] != without["a1"]
+
+
+def test_words_every_article_of_the_topic_shares_do_not_make_one_story():
+    """A busy week of one topic: every article says "China's social credit system", each
+    about something else. Those shared words alone must not group them (with IDF + 1 they
+    weighed 1 in every article, and two unrelated articles reached the threshold)."""
+    topic = ("china", "social", "credit", "system")
+    docs = [StoryDoc(id=f"x{n}", published=T0 + timedelta(hours=n), language="en", outlet=f"O{n}",
+                     title=f"t{n}", terms=topic + tuple(f"w{n}-{k}" for k in range(5)), entities=())
+            for n in range(20)]
+    # Two of them cover one event: they share its own words too.
+    docs[3] = replace(docs[3], terms=topic + ("court", "ruling", "debtor", "w3-0", "w3-1"))
+    docs[9] = replace(docs[9], terms=topic + ("court", "ruling", "debtor", "w9-0", "w9-1"))
+    story_of = assign_stories(docs)
+    assert story_of["x3"] == story_of["x9"]
+    assert len(set(story_of.values())) == 19
 
 
 def test_chunked_similarities_give_the_same_stories(monkeypatch):
