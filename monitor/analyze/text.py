@@ -232,14 +232,16 @@ def _run_tokens(run: str, language: str, memo: dict[str, tuple[str, ...]]) -> li
     dominated tokenisation, while CJK runs are whole clauses whose words depend on the
     jieba dictionary."""
     tokens: list[str] = []
+    has_han = False
     for cjk, word in _PIECE.findall(run):
         if cjk:
+            has_han = True
             tokens += _zh_tokens(cjk)
         else:
             token = _word_token(word.strip("'"), language)
             if token:
                 tokens.append(token)
-    if not has_cjk(run):
+    if not has_han:
         if len(memo) >= _RUN_MEMO_MAX:
             memo.clear()
         memo[run] = tuple(tokens)

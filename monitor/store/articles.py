@@ -10,21 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.models import Article
-from monitor.store.db import insert_ignore
+from monitor.store.db import chunks, insert_ignore
 from monitor.store.schema import article_feeds, articles, feeds
 
-_CHUNK = 500   # keeps IN (...) lists under SQLite's variable limit
 
-
-def _chunks(values: list, size: int = _CHUNK) -> Iterator[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 def existing_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
     """Which of these article ids are stored already."""
     found: set[str] = set()
-    for chunk in _chunks(list(set(ids))):
+    for chunk in chunks(list(set(ids))):
         found.update(conn.execute(sa.select(articles.c.id).where(articles.c.id.in_(chunk))).scalars())
     return found
 
@@ -33,7 +28,7 @@ def ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, str]:
     """canonical URL -> id of the stored article with that URL (the first stored, if several)."""
     found: dict[str, str] = {}
     wanted = sorted({u for u in urls if u})
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = conn.execute(sa.select(articles.c.url, articles.c.id)
                             .where(articles.c.url.in_(chunk))
                             .order_by(articles.c.fetched_at, articles.c.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,15 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+IN_LIST_SIZE = 500   # values per IN (...) list: well under SQLite's bound variable limit
+
+
+def chunks(values: list, size: int = IN_LIST_SIZE) -> Iterator[list]:
+    """`values` in slices of `size`, for statements with an IN (...) list of them."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
 
 
 def _load_json(text: str | bytes) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.models import FrameScore, Shift
 from monitor.store.analysis import execute_plain
-from monitor.store.db import upsert
+from monitor.store.db import chunks, upsert
 from monitor.store.frame_counts import utc_day
 from monitor.store.schema import annotations, articles, frame_scores, models, shifts
 
@@ -41,9 +41,8 @@ def clear_frame_scores(conn: Connection, article_ids: Sequence[str] | None = Non
     """Delete the scores of these articles (all scores when None); return how many."""
     if article_ids is None:
         return conn.execute(frame_scores.delete()).rowcount or 0
-    ids = list(article_ids)
-    return sum(conn.execute(frame_scores.delete().where(frame_scores.c.article_id.in_(ids[start:start + 5000])))
-               .rowcount or 0 for start in range(0, len(ids), 5000))
+    return sum(conn.execute(frame_scores.delete().where(frame_scores.c.article_id.in_(chunk))).rowcount or 0
+               for chunk in chunks(list(article_ids)))
 
 
 def unscorable_scored(conn: Connection) -> dict[str, str]:

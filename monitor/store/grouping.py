@@ -6,7 +6,7 @@ grouped; everything here is derived data that `analyze --full` can rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,18 +14,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store.db import upsert
+from monitor.store.db import chunks, upsert
 from monitor.store.schema import analysis_state, articles, stories, theme_events, themes
 
-_CHUNK = 500          # keeps IN (...) lists under SQLite's variable limit
 LEAD_CHARS = 600      # the lead of an article: enough for names and numbers
 
 _GROUPED = sa.and_(articles.c.relevant.is_(True), articles.c.duplicate_of.is_(None))
 
-
-def _chunks(values: list, size: int = _CHUNK) -> Iterator[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 # --- stories -------------------------------------------------------------------------------
@@ -49,7 +44,7 @@ def release_ungrouped(conn: Connection) -> set[str]:
     grouped = sa.or_(articles.c.story_id.is_not(None), articles.c.theme_id.is_not(None))
     # One scan of the table finds them (usually none); the update then goes by id.
     held = conn.execute(sa.select(articles.c.id, articles.c.story_id).where(stale).where(grouped)).all()
-    for chunk in _chunks([row.id for row in held]):
+    for chunk in chunks([row.id for row in held]):
         conn.execute(articles.update().where(articles.c.id.in_(chunk)).values(story_id=None, theme_id=None))
     return {row.story_id for row in held if row.story_id is not None}
 
@@ -70,7 +65,7 @@ def open_story_ids(conn: Connection, since: datetime) -> list[str]:
 def story_member_inputs(conn: Connection, story_ids: Iterable[str]) -> list[sa.Row]:
     """Every current member of these stories."""
     rows: list[sa.Row] = []
-    for chunk in _chunks(sorted(set(story_ids))):
+    for chunk in chunks(sorted(set(story_ids))):
         rows.extend(conn.execute(sa.select(*_STORY_INPUT).where(_GROUPED)
                                  .where(articles.c.story_id.in_(chunk))))
     return rows
@@ -95,7 +90,7 @@ def save_stories(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def delete_stories(conn: Connection, story_ids: Iterable[str]) -> None:
-    for chunk in _chunks(sorted(set(story_ids))):
+    for chunk in chunks(sorted(set(story_ids))):
         conn.execute(stories.delete().where(stories.c.id.in_(chunk)))
 
 
@@ -146,7 +141,7 @@ def save_themes(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def retire_themes(conn: Connection, theme_ids: Iterable[str], at: datetime) -> None:
-    for chunk in _chunks(sorted(set(theme_ids))):
+    for chunk in chunks(sorted(set(theme_ids))):
         conn.execute(themes.update().where(themes.c.id.in_(chunk))
                      .values(status="retired", retired_at=at))
 
